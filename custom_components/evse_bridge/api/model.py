@@ -1,0 +1,95 @@
+"""Vendor-neutral model of a charger, shared by every protocol client."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+type Phases = tuple[float | None, float | None, float | None]
+NO_PHASES: Phases = (None, None, None)
+
+
+class ConnectorStatus(StrEnum):
+    """Status of one connector, after OCPP 1.6's ChargePointStatus."""
+
+    AVAILABLE = "available"
+    """No vehicle connected; ready for one."""
+    PREPARING = "preparing"
+    """Vehicle connected or user authorised; charging has not started."""
+    CHARGING = "charging"
+    """Energy flows to the vehicle."""
+    SUSPENDED_EV = "suspended_ev"
+    """The vehicle takes no energy (battery full, vehicle schedule)."""
+    SUSPENDED_EVSE = "suspended_evse"
+    """The charger withholds energy (paused, limit 0, schedule, load balancing)."""
+    FINISHING = "finishing"
+    """The session is over; the vehicle is still connected."""
+    UNAVAILABLE = "unavailable"
+    """The connector is disabled."""
+    FAULTED = "faulted"
+    """The connector reports a fault."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterReading:
+    """One reading of an energy meter; a value the meter did not give is None."""
+
+    energy_wh: float | None = None
+    """Lifetime active energy imported."""
+    power_w: float | None = None
+    current_a: Phases = NO_PHASES
+    voltage_v: Phases = NO_PHASES
+    frequency_hz: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectorState:
+    """What a charger says about one connector (EVSE)."""
+
+    vendor_status: str | None = None
+    """The vendor's own status code (a known one), lower case."""
+    status: ConnectorStatus | None = None
+    vehicle_connected: bool | None = None
+    charging: bool | None = None
+    problem: bool | None = None
+    offered_current_a: float | None = None
+    """Current the charger offers the vehicle now (0 when idle or paused)."""
+    current_limit_a: float | None = None
+    """Current limit set through the API, where the charger has one."""
+    min_current_a: float | None = None
+    max_current_a: float | None = None
+    charging_enabled: bool | None = None
+    session_energy_wh: float | None = None
+    session_duration_s: float | None = None
+    operating_mode: str | None = None
+    """Vendor operating mode, lower case, where the charger has one."""
+    auto_start: bool | None = None
+    """Whether a session starts by itself when a vehicle is plugged in."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part:
+    """A metered part of a charger: its main meter, or one connector."""
+
+    id: str
+    """Stable id within the charger, such as ``mainMeter`` or ``evse1``."""
+    serial_number: str | None = None
+    meter: MeterReading | None = None
+    connector: ConnectorState | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargerState:
+    """Snapshot of a whole charger."""
+
+    parts: dict[str, Part] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargerInfo:
+    """Identity of a charger, read once at set-up."""
+
+    serial_number: str
+    manufacturer: str
+    model: str | None = None
+    firmware_version: str | None = None
+    hardware_version: str | None = None
+    mac_address: str | None = None

@@ -1,0 +1,88 @@
+"""Binary sensors: vehicle connected, charging, problem."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api.model import ConnectorState, Part
+from .const import CONF_VENDOR, Vendor
+from .coordinator import EvseBridgeConfigEntry
+from .entity import EvseBridgeEntity, async_add_part_entities
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseBridgeBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """Describes a binary sensor of one connector."""
+
+    is_on_fn: Callable[[ConnectorState], bool | None]
+    exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+
+
+CONNECTOR_BINARY_SENSORS: tuple[EvseBridgeBinarySensorEntityDescription, ...] = (
+    EvseBridgeBinarySensorEntityDescription(
+        key="vehicle_connected",
+        translation_key="vehicle_connected",
+        device_class=BinarySensorDeviceClass.PLUG,
+        is_on_fn=lambda connector: connector.vehicle_connected,
+    ),
+    EvseBridgeBinarySensorEntityDescription(
+        key="charging",
+        translation_key="charging",
+        device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+        is_on_fn=lambda connector: connector.charging,
+    ),
+    EvseBridgeBinarySensorEntityDescription(
+        key="problem",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda connector: connector.problem,
+    ),
+)
+
+BINARY_SENSORS_BY_VENDOR: dict[
+    Vendor, tuple[EvseBridgeBinarySensorEntityDescription, ...]
+] = {
+    Vendor.CTEK: CONNECTOR_BINARY_SENSORS,
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add binary sensors for each connector as it appears."""
+    async_add_part_entities(
+        entry,
+        async_add_entities,
+        BINARY_SENSORS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
+        lambda part_id, description: EvseBridgeBinarySensor(
+            entry=entry, part_id=part_id, description=description
+        ),
+    )
+
+
+class EvseBridgeBinarySensor(EvseBridgeEntity, BinarySensorEntity):
+    """A yes/no fact about a connector."""
+
+    entity_description: EvseBridgeBinarySensorEntityDescription
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """Return the fact, or None when the charger does not say."""
+        connector = self.part.connector
+        return (
+            None if connector is None else self.entity_description.is_on_fn(connector)
+        )

@@ -1,0 +1,32 @@
+"""Constants for EVSE Bridge."""
+
+from datetime import timedelta
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "evse_bridge"
+LOGGER = logging.getLogger(__package__)
+
+CONF_VENDOR: Final = "vendor"
+CONF_BASE_TOPIC: Final = "base_topic"
+CONF_CHARGER_ID: Final = "charger_id"
+CONF_STALE_AFTER: Final = "stale_after"
+
+# The CCU publishes meter data about every 30 s; four missed reports mean the
+# charger (or its link to the broker) is gone, rather than one late message.
+DEFAULT_STALE_AFTER: Final = timedelta(seconds=120)
+MIN_STALE_AFTER: Final = timedelta(seconds=30)
+MAX_STALE_AFTER: Final = timedelta(hours=1)
+# How often to look for parts that stopped publishing; a fraction of the
+# shortest stale time, so an entity goes unavailable close to when it should.
+STALE_CHECK_INTERVAL: Final = timedelta(seconds=10)
+# How long the config flow waits for the charger's first message: longer than
+# the CCU's usual 30 s report interval.
+PROBE_TIMEOUT: Final = timedelta(seconds=40)
+
+
+class Vendor(StrEnum):
+    """Charger makers (backends) EVSE Bridge supports."""
+
+    CTEK = "ctek"

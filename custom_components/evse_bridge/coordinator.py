@@ -1,0 +1,203 @@
+"""Coordinators: where charger data enters Home Assistant."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+from typing import override
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .api.ctek import CtekCharger, CtekPayloadError
+from .api.model import ChargerState
+from .const import (
+    CONF_BASE_TOPIC,
+    CONF_CHARGER_ID,
+    CONF_STALE_AFTER,
+    DEFAULT_STALE_AFTER,
+    DOMAIN,
+    LOGGER,
+    STALE_CHECK_INTERVAL,
+)
+
+
+@dataclass(kw_only=True)
+class EvseBridgeRuntimeData:
+    """What a loaded config entry holds."""
+
+    coordinator: CtekCoordinator
+    charger_device_id: str
+
+
+type EvseBridgeConfigEntry = ConfigEntry[EvseBridgeRuntimeData]
+
+
+class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
+    """Push coordinator for a CTEK Chargestorm publishing over MQTT.
+
+    One subscription covers the charger; each message updates one part (the
+    main meter or an EVSE). A part is available while it keeps publishing
+    (staleness, checked every STALE_CHECK_INTERVAL) and MQTT is connected.
+    """
+
+    config_entry: EvseBridgeConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: EvseBridgeConfigEntry) -> None:
+        """Set up the coordinator; nothing is subscribed until first refresh."""
+        self.charger = CtekCharger(
+            entry.data[CONF_BASE_TOPIC], entry.data[CONF_CHARGER_ID]
+        )
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"CTEK {self.charger.charger_id}"
+        )
+        self.serial_number = self.charger.charger_id
+        self.stale_after = timedelta(
+            seconds=entry.options.get(
+                CONF_STALE_AFTER, DEFAULT_STALE_AFTER.total_seconds()
+            )
+        ).total_seconds()
+        self.mqtt_connected = True
+        self.updated_part: str | None = None
+        """The part the last update was about; None when it concerns all parts."""
+        self._last_seen: dict[str, float] = {}
+        self._stale_parts: set[str] = set()
+        self._bad_topics: set[str] = set()
+        self._serial_numbers: dict[str, str | None] = {}
+
+    @override
+    async def _async_setup(self) -> None:
+        """Subscribe once through Home Assistant's MQTT integration."""
+        if not await mqtt.async_wait_for_mqtt_client(self.hass):
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN, translation_key="mqtt_unavailable"
+            )
+        entry = self.config_entry
+        entry.async_on_unload(
+            await mqtt.async_subscribe(
+                self.hass, self.charger.subscription, self._message_received, qos=0
+            )
+        )
+        entry.async_on_unload(
+            mqtt.async_subscribe_connection_status(self.hass, self._connection_changed)
+        )
+        entry.async_on_unload(
+            async_track_time_interval(
+                self.hass,
+                self._check_stale,
+                STALE_CHECK_INTERVAL,
+                cancel_on_shutdown=True,
+            )
+        )
+
+    @override
+    async def _async_update_data(self) -> ChargerState:
+        """Return what has arrived so far; data is pushed, never fetched."""
+        return self.charger.state
+
+    def is_part_available(self, part_id: str) -> bool:
+        """Return whether a part's data is current."""
+        last_seen = self._last_seen.get(part_id)
+        return (
+            self.mqtt_connected
+            and last_seen is not None
+            and time.monotonic() - last_seen < self.stale_after
+        )
+
+    def seconds_since_seen(self, part_id: str) -> float | None:
+        """Return how long ago a part last published."""
+        last_seen = self._last_seen.get(part_id)
+        return None if last_seen is None else time.monotonic() - last_seen
+
+    @callback
+    def _message_received(self, msg: mqtt.ReceiveMessage) -> None:
+        try:
+            update = self.charger.handle_message(msg.topic, msg.payload)
+        except CtekPayloadError as err:
+            if msg.topic not in self._bad_topics:
+                self._bad_topics.add(msg.topic)
+                LOGGER.warning("Ignoring unusable message on %s: %s", msg.topic, err)
+            return
+        if update is None:
+            return
+        if self._bad_topics and msg.topic in self._bad_topics:
+            self._bad_topics.discard(msg.topic)
+            LOGGER.info("Usable messages again on %s", msg.topic)
+        part_id = update.part_id
+        age = self._age(msg.retain, update.timestamp)
+        self._last_seen[part_id] = time.monotonic() - age
+        if part_id in self._stale_parts and age < self.stale_after:
+            self._stale_parts.discard(part_id)
+            LOGGER.info(
+                "%s of charger %s is publishing again", part_id, self.serial_number
+            )
+        serial_number = self.charger.state.parts[part_id].serial_number
+        if self._serial_numbers.get(part_id, serial_number) != serial_number:
+            self._update_serial_number(part_id, serial_number)
+        self._serial_numbers[part_id] = serial_number
+        self.updated_part = part_id
+        self.async_set_updated_data(self.charger.state)
+
+    def _age(self, retained: bool, timestamp: datetime | None) -> float:  # noqa: FBT001
+        """Return how old a message's data is.
+
+        A live message is new. A retained one is as old as the time stamp it
+        carries (unknown age counts as stale), so a snapshot the broker kept
+        from long ago does not make a dead charger look alive.
+        """
+        if not retained:
+            return 0.0
+        if timestamp is None or timestamp.tzinfo is None:
+            return self.stale_after
+        return max((dt_util.utcnow() - timestamp).total_seconds(), 0.0)
+
+    def _update_serial_number(self, part_id: str, serial_number: str | None) -> None:
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device_by_identifier(
+            (DOMAIN, f"{self.serial_number}_{part_id}"), self.config_entry.entry_id
+        ):
+            registry.async_update_device(device.id, serial_number=serial_number)
+
+    @callback
+    def _connection_changed(self, connected: bool) -> None:  # noqa: FBT001
+        if connected == self.mqtt_connected:
+            return
+        self.mqtt_connected = connected
+        if connected:
+            LOGGER.info(
+                "MQTT is connected again; waiting for charger %s", self.serial_number
+            )
+        else:
+            LOGGER.warning(
+                "MQTT is disconnected; charger %s is unavailable", self.serial_number
+            )
+        self._update_all()
+
+    @callback
+    def _check_stale(self, _now: datetime) -> None:
+        now = time.monotonic()
+        newly_stale = {
+            part_id
+            for part_id, last_seen in self._last_seen.items()
+            if now - last_seen >= self.stale_after and part_id not in self._stale_parts
+        }
+        if not newly_stale:
+            return
+        for part_id in sorted(newly_stale):
+            LOGGER.warning(
+                "%s of charger %s has sent nothing for %d s; unavailable until it does",
+                part_id,
+                self.serial_number,
+                self.stale_after,
+            )
+        self._stale_parts |= newly_stale
+        self._update_all()
+
+    def _update_all(self) -> None:
+        self.updated_part = None
+        self.async_update_listeners()

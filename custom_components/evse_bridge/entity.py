@@ -1,0 +1,129 @@
+"""Base entity and dynamic entity creation for EVSE Bridge."""
+
+from collections.abc import Callable, Iterable
+from typing import Protocol, override
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api.ctek import is_connector_part
+from .api.model import Part
+from .const import DOMAIN
+from .coordinator import CtekCoordinator, EvseBridgeConfigEntry
+
+
+class PartEntityDescription(Protocol):
+    """What entity creation needs from a description."""
+
+    @property
+    def key(self) -> str:
+        """Return the key."""
+
+    @property
+    def exists_fn(self) -> Callable[[Part], bool]:
+        """Return whether the part has the data for this entity."""
+
+
+class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator]):
+    """An entity of one part (meter or EVSE) of a charger."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        *,
+        entry: EvseBridgeConfigEntry,
+        part_id: str,
+        description: EntityDescription,
+    ) -> None:
+        """Describe the entity and the part's device."""
+        coordinator = entry.runtime_data.coordinator
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._part_id = part_id
+        serial_number = coordinator.serial_number
+        self._attr_unique_id = f"{serial_number}_{part_id}_{description.key}"
+        self._attr_device_info = part_device_info(entry, part_id)
+
+    @property
+    def part(self) -> Part:
+        """Return the latest data of this entity's part."""
+        return self.coordinator.data.parts[self._part_id]
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return whether the part keeps publishing and MQTT is connected."""
+        return self.coordinator.is_part_available(self._part_id)
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write state only when the update concerns this entity's part."""
+        updated_part = self.coordinator.updated_part
+        if updated_part is None or updated_part == self._part_id:
+            self.async_write_ha_state()
+
+
+def part_device_info(entry: EvseBridgeConfigEntry, part_id: str) -> DeviceInfo:
+    """Return the device of one part, linked to the charger's device."""
+    coordinator = entry.runtime_data.coordinator
+    if is_connector_part(part_id):
+        translation_key, model = "evse", "EVSE"
+    else:
+        translation_key = "main_meter" if part_id == "mainMeter" else "meter"
+        model = "Energy meter"
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{coordinator.serial_number}_{part_id}")},
+        manufacturer="CTEK",
+        model=model,
+        serial_number=coordinator.data.parts[part_id].serial_number,
+        translation_key=translation_key,
+        translation_placeholders={
+            "charger": entry.title,
+            "number": part_id.removeprefix("evse"),
+            "part": part_id,
+        },
+        via_device_id=entry.runtime_data.charger_device_id,
+    )
+
+
+def async_add_part_entities[DescriptionT: PartEntityDescription](
+    entry: EvseBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[DescriptionT],
+    entity_factory: Callable[[str, DescriptionT], Entity],
+) -> None:
+    """Add each part's entities once the part has the data for them.
+
+    Parts appear when they first publish (dynamic devices), and a value a
+    part has never sent gets no entity until it does.
+    """
+    coordinator = entry.runtime_data.coordinator
+    descriptions = tuple(descriptions)
+    pending: dict[str, list[DescriptionT]] = {}
+
+    @callback
+    def add_new_entities() -> None:
+        updated = coordinator.updated_part
+        part_ids = coordinator.data.parts if updated is None else (updated,)
+        new_entities: list[Entity] = []
+        for part_id in part_ids:
+            waiting = pending.setdefault(part_id, list(descriptions))
+            if not waiting:
+                continue
+            part = coordinator.data.parts[part_id]
+            ready = [
+                description for description in waiting if description.exists_fn(part)
+            ]
+            for description in ready:
+                waiting.remove(description)
+                new_entities.append(entity_factory(part_id, description))
+        if new_entities:
+            async_add_entities(new_entities)
+
+    add_new_entities()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_entities))

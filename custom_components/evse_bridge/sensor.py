@@ -1,0 +1,261 @@
+"""Sensors: meter readings and connector status."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import time
+from typing import Any, override
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .api.ctek import CtekState
+from .api.energy import EnergyGuard
+from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
+from .const import CONF_VENDOR, Vendor
+from .coordinator import EvseBridgeConfigEntry
+from .entity import EvseBridgeEntity, async_add_part_entities
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseBridgeSensorEntityDescription(SensorEntityDescription):
+    """Describes a sensor of one charger part."""
+
+    value_fn: Callable[[Part], StateType]
+    exists_fn: Callable[[Part], bool] = lambda _: True
+
+
+def _connector_value(
+    value: Callable[[ConnectorState], StateType],
+) -> Callable[[Part], StateType]:
+    return lambda part: None if part.connector is None else value(part.connector)
+
+
+def _meter_value(
+    reading: Callable[[MeterReading], float | None],
+) -> Callable[[Part], float | None]:
+    return lambda part: None if part.meter is None else reading(part.meter)
+
+
+def _reported(value_fn: Callable[[Part], StateType]) -> Callable[[Part], bool]:
+    """Create the entity once the part reports the value (a meter may lack some)."""
+    return lambda part: value_fn(part) is not None
+
+
+def _phase_sensors(
+    quantity: str,
+    phases: Callable[[MeterReading], Phases],
+    device_class: SensorDeviceClass,
+    unit: str,
+    precision: int,
+) -> tuple[EvseBridgeSensorEntityDescription, ...]:
+    """Describe one sensor per phase; disabled by default, as most are unused."""
+
+    def phase_value(phase: int) -> Callable[[Part], float | None]:
+        return _meter_value(lambda meter: phases(meter)[phase])
+
+    descriptions = []
+    for phase in range(3):
+        value_fn = phase_value(phase)
+        descriptions.append(
+            EvseBridgeSensorEntityDescription(
+                key=f"{quantity}_l{phase + 1}",
+                translation_key=f"{quantity}_l{phase + 1}",
+                device_class=device_class,
+                state_class=SensorStateClass.MEASUREMENT,
+                native_unit_of_measurement=unit,
+                suggested_display_precision=precision,
+                entity_registry_enabled_default=False,
+                value_fn=value_fn,
+                exists_fn=_reported(value_fn),
+            )
+        )
+    return tuple(descriptions)
+
+
+_power = _meter_value(lambda meter: meter.power_w)
+_frequency = _meter_value(lambda meter: meter.frequency_hz)
+
+METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
+    EvseBridgeSensorEntityDescription(
+        key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_meter_value(lambda meter: meter.energy_wh),
+        exists_fn=lambda part: part.meter is not None,
+    ),
+    EvseBridgeSensorEntityDescription(
+        key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_power,
+        exists_fn=_reported(_power),
+    ),
+    *_phase_sensors(
+        "current",
+        lambda meter: meter.current_a,
+        SensorDeviceClass.CURRENT,
+        UnitOfElectricCurrent.AMPERE,
+        2,
+    ),
+    *_phase_sensors(
+        "voltage",
+        lambda meter: meter.voltage_v,
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        1,
+    ),
+    EvseBridgeSensorEntityDescription(
+        key="frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfFrequency.HERTZ,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_frequency,
+        exists_fn=_reported(_frequency),
+    ),
+)
+
+CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
+    EvseBridgeSensorEntityDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in ConnectorStatus],
+        value_fn=_connector_value(lambda connector: connector.status),
+        exists_fn=lambda part: part.connector is not None,
+    ),
+    EvseBridgeSensorEntityDescription(
+        key="offered_current",
+        translation_key="offered_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
+        value_fn=_connector_value(lambda connector: connector.offered_current_a),
+        exists_fn=lambda part: part.connector is not None,
+    ),
+)
+
+SENSORS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeSensorEntityDescription, ...]] = {
+    Vendor.CTEK: (
+        *METER_SENSORS,
+        *CONNECTOR_SENSORS,
+        EvseBridgeSensorEntityDescription(
+            key="ctek_status",
+            translation_key="ctek_status",
+            device_class=SensorDeviceClass.ENUM,
+            options=[state.value for state in CtekState],
+            value_fn=_connector_value(lambda connector: connector.vendor_status),
+            exists_fn=lambda part: part.connector is not None,
+        ),
+    ),
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add sensors for each part as it appears."""
+
+    def create(
+        part_id: str, description: EvseBridgeSensorEntityDescription
+    ) -> SensorEntity:
+        if description.state_class is SensorStateClass.TOTAL_INCREASING:
+            return EvseBridgeEnergySensor(
+                entry=entry, part_id=part_id, description=description
+            )
+        return EvseBridgeSensor(entry=entry, part_id=part_id, description=description)
+
+    async_add_part_entities(
+        entry,
+        async_add_entities,
+        SENSORS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
+        create,
+    )
+
+
+class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
+    """A sensor whose value comes straight from the part's data."""
+
+    entity_description: EvseBridgeSensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> StateType:
+        """Return the value the charger reports."""
+        return self.entity_description.value_fn(self.part)
+
+
+class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
+    """Lifetime energy, for the Energy dashboard, with false readings held back.
+
+    The last accepted total survives restarts, so a meter glitch right after
+    Home Assistant starts cannot reach the statistics either (see EnergyGuard
+    for the rule). Each reading is offered to the guard exactly once.
+    """
+
+    entity_description: EvseBridgeSensorEntityDescription
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Start with no accepted total."""
+        super().__init__(**kwargs)
+        self._guard = EnergyGuard()
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Restore the last accepted total, then take the current reading."""
+        last_state = await self.async_get_last_state()
+        last_data = await self.async_get_last_sensor_data()
+        if (
+            last_state is not None
+            and last_data is not None
+            and isinstance(last_data.native_value, int | float)
+            and last_data.native_unit_of_measurement == UnitOfEnergy.WATT_HOUR
+        ):
+            age = (dt_util.utcnow() - last_state.last_reported).total_seconds()
+            self._guard.accepted_wh = float(last_data.native_value)
+            self._guard.accepted_at = time.monotonic() - max(age, 0.0)
+        self._take_reading()
+        await super().async_added_to_hass()
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Offer a new reading of this part to the guard."""
+        if self.coordinator.updated_part == self._part_id:
+            self._take_reading()
+        super()._handle_coordinator_update()
+
+    def _take_reading(self) -> None:
+        reading = self.entity_description.value_fn(self.part)
+        self._attr_native_value = self._guard.feed(
+            reading if isinstance(reading, float) else None, time.monotonic()
+        )

@@ -1,0 +1,137 @@
+"""Fixtures for EVSE Bridge tests."""
+
+from collections.abc import Generator
+import json
+from pathlib import Path
+from unittest.mock import Mock, patch
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import (
+    MqttMockHAClient,
+    MqttMockPahoClient,
+)
+
+from custom_components.evse_bridge import PLATFORMS_BY_VENDOR
+from custom_components.evse_bridge.const import (
+    CONF_BASE_TOPIC,
+    CONF_CHARGER_ID,
+    CONF_VENDOR,
+    DOMAIN,
+    Vendor,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+
+CBID = "91728M03W4010406"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load integrations from custom_components in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialise Home Assistant objects without volatile ids and times."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def mqtt_client_mock(mqtt_client_mock: MqttMockPahoClient) -> MqttMockPahoClient:
+    """Close the mocked socket on disconnect, as paho does.
+
+    Without this the MQTT client's one-second housekeeping timer outlives the
+    test when Home Assistant stops.
+    """
+
+    def disconnect(*args: object, **kwargs: object) -> int:
+        mqtt_client_mock.on_socket_close(
+            mqtt_client_mock, None, Mock(fileno=Mock(return_value=-1))
+        )
+        return 0
+
+    mqtt_client_mock.disconnect.side_effect = disconnect
+    return mqtt_client_mock
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create entities that are disabled by default as enabled."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """Return the config entry of a Chargestorm under the default base topic."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Chargestorm {CBID}",
+        unique_id=CBID,
+        data={CONF_VENDOR: "ctek", CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: CBID},
+    )
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Return the platforms to load; a test module may narrow it."""
+    return PLATFORMS_BY_VENDOR[Vendor.CTEK]
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    mock_config_entry: MockConfigEntry,
+    platforms: list[Platform],
+) -> MockConfigEntry:
+    """Set up the Chargestorm entry with MQTT mocked."""
+    mock_config_entry.add_to_hass(hass)
+    with patch.dict(
+        "custom_components.evse_bridge.PLATFORMS_BY_VENDOR", {Vendor.CTEK: platforms}
+    ):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    return mock_config_entry
+
+
+def ctek_payload(name: str) -> str:
+    """Return a CTEK payload from the fixtures."""
+    return (FIXTURES / "ctek" / name).read_text()
+
+
+async def publish(
+    hass: HomeAssistant,
+    part: str,
+    kind: str,
+    payload: str | dict[str, object],
+    *,
+    retain: bool = False,
+) -> None:
+    """Deliver one message of the charger, as the broker would."""
+    if not isinstance(payload, str):
+        payload = json.dumps(payload)
+    async_fire_mqtt_message(hass, f"CTEK/{CBID}/{part}/{kind}", payload, retain=retain)
+    await hass.async_block_till_done()
+
+
+async def publish_documented_burst(hass: HomeAssistant) -> None:
+    """Deliver what a dual Chargestorm publishes: main meter and two EVSEs."""
+    await publish(hass, "mainMeter", "em", ctek_payload("em_mainMeter.json"))
+    await publish(hass, "evse1", "em", ctek_payload("em_evse1.json"))
+    await publish(hass, "evse1", "status", ctek_payload("status_evse1.json"))
+    await publish(hass, "evse1", "meterinfo", ctek_payload("meterinfo_evse1.json"))
+    await publish(
+        hass, "evse2", "em", {"current": [0, 0, 0], "energy": 812001, "power": 0}
+    )
+    await publish(hass, "evse2", "status", {"assigned": 0, "state": "AVAL"})

@@ -1,0 +1,189 @@
+"""Tests for the CTEK push coordinator: availability, logging, dynamic parts."""
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
+
+from homeassistant.components.mqtt import MQTT_CONNECTION_STATE
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from .conftest import CBID, publish, publish_documented_burst
+
+POWER = f"sensor.chargestorm_{CBID.lower()}_evse_1_power"
+MAIN_POWER = f"sensor.chargestorm_{CBID.lower()}_main_meter_power"
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """Return an entity's state."""
+    current = hass.states.get(entity_id)
+    assert current is not None
+    return current.state
+
+
+async def test_part_goes_unavailable_when_silent_and_recovers(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A part that stops publishing goes unavailable once, then comes back."""
+    await publish_documented_burst(hass)
+    freezer.tick(timedelta(seconds=60))
+    await publish(hass, "mainMeter", "em", {"energy": 20218200, "power": 10})
+    freezer.tick(timedelta(seconds=65))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state(hass, POWER) == STATE_UNAVAILABLE
+    assert state(hass, MAIN_POWER) == "10.0"
+    for _ in range(5):
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert caplog.text.count("evse1 of charger") == 1
+    await publish(hass, "evse1", "em", {"energy": 3105100, "power": 500})
+    assert state(hass, POWER) == "500.0"
+    assert "evse1 of charger 91728M03W4010406 is publishing again" in caplog.text
+
+
+async def test_mqtt_disconnect_makes_everything_unavailable(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without the broker nothing is current; with it back, data is."""
+    await publish_documented_burst(hass)
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, False)
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, False)
+    await hass.async_block_till_done()
+    assert state(hass, POWER) == STATE_UNAVAILABLE
+    assert state(hass, MAIN_POWER) == STATE_UNAVAILABLE
+    assert caplog.text.count("MQTT is disconnected") == 1
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, True)
+    await hass.async_block_till_done()
+    assert state(hass, POWER) == "11012.4"
+    assert "MQTT is connected again" in caplog.text
+
+
+async def test_unusable_messages_logged_once_and_ignored(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Garbage is logged once per topic, changes nothing, and recovery is noted."""
+    await publish_documented_burst(hass)
+    for payload in ("", '{"energy": 31', "nonsense", "[]"):
+        await publish(hass, "evse1", "em", payload)
+    assert caplog.text.count("Ignoring unusable message") == 1
+    assert state(hass, POWER) == "11012.4"
+    await publish(hass, "evse1", "em", {"energy": 3105100, "power": 42})
+    assert state(hass, POWER) == "42.0"
+    assert "Usable messages again" in caplog.text
+
+
+async def test_meters_that_appear_later_get_entities(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A new EVSE (evse3) gets its device and entities when it first publishes."""
+    await publish_documented_burst(hass)
+    assert hass.states.get(f"sensor.chargestorm_{CBID.lower()}_evse_3_power") is None
+    await publish(hass, "evse3", "em", {"energy": 10, "power": 3700})
+    assert state(hass, f"sensor.chargestorm_{CBID.lower()}_evse_3_power") == "3700.0"
+
+
+async def test_value_first_reported_later_gets_entity(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A meter whose power is nan at first gets the power sensor once it reports."""
+    await publish(hass, "evse2", "em", '{"energy": 10, "power": nan}')
+    entity_id = f"sensor.chargestorm_{CBID.lower()}_evse_2_power"
+    assert hass.states.get(entity_id) is None
+    await publish(hass, "evse2", "em", '{"energy": 10, "power": 1.5}')
+    assert state(hass, entity_id) == "1.5"
+
+
+async def test_old_retained_message_does_not_look_alive(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A retained message from long ago shows data as unavailable."""
+    old = (dt_util.utcnow() - timedelta(hours=2)).isoformat()
+    await publish(
+        hass, "evse1", "em", {"energy": 1, "power": 9, "timestamp": old}, retain=True
+    )
+    assert state(hass, POWER) == STATE_UNAVAILABLE
+    await publish(hass, "evse1", "em", {"energy": 2, "power": 10})
+    assert state(hass, POWER) == "10.0"
+
+
+async def test_recent_retained_message_is_current(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A retained message with a recent time stamp is shown as current."""
+    recent = (dt_util.utcnow() - timedelta(seconds=5)).isoformat()
+    await publish(
+        hass, "evse1", "em", {"energy": 1, "power": 9, "timestamp": recent}, retain=True
+    )
+    assert state(hass, POWER) == "9.0"
+
+
+async def test_retained_message_without_time_stamp_is_stale(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A retained message of unknown age does not make the charger look alive."""
+    await publish(hass, "evse1", "em", {"energy": 1, "power": 9}, retain=True)
+    assert state(hass, POWER) == STATE_UNAVAILABLE
+
+
+async def test_late_serial_number_reaches_the_device(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """meterinfo that arrives after the meter data updates the device."""
+    await publish(hass, "mainMeter", "em", {"energy": 1})
+    await publish(hass, "mainMeter", "meterinfo", {"serialno": "ABC123"})
+    device = device_registry.async_get_device_by_identifier(
+        ("evse_bridge", f"{CBID}_mainMeter"), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.serial_number == "ABC123"
+    assert device.name == f"Chargestorm {CBID} main meter"
+
+
+async def test_other_chargers_are_ignored(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Messages of another charger on the same broker change nothing here."""
+    async_fire_mqtt_message(hass, "CTEK/OTHER/evse1/em", '{"energy": 5, "power": 1}')
+    await hass.async_block_till_done()
+    assert hass.states.get(POWER) is None
+
+
+async def test_part_names_and_serials(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Any meter name gets a device; its latest serial number is shown."""
+    await publish(hass, "subMeter", "meterinfo", {"serialno": "OLD"})
+    await publish(hass, "subMeter", "meterinfo", {"serialno": 4711})
+    await publish(hass, "subMeter", "em", {"energy": 5})
+    await publish(hass, "subMeter", "unknown", {"energy": 6})
+    device = device_registry.async_get_device_by_identifier(
+        ("evse_bridge", f"{CBID}_subMeter"), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.name == f"Chargestorm {CBID} subMeter"
+    assert device.serial_number == "4711"
+    state = hass.states.get(f"sensor.chargestorm_{CBID.lower()}_submeter_energy")
+    assert state is not None
+    assert state.state == "0.005"
