@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 from unittest.mock import Mock, patch
 
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
 import pytest
-from syrupy.assertion import SnapshotAssertion
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -16,6 +17,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
     MqttMockPahoClient,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.evse_bridge import PLATFORMS_BY_VENDOR
 from custom_components.evse_bridge.const import (
@@ -25,8 +27,6 @@ from custom_components.evse_bridge.const import (
     DOMAIN,
     Vendor,
 )
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
 
 CBID = "91728M03W4010406"
 FIXTURES = Path(__file__).parent / "fixtures"

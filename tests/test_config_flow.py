@@ -5,6 +5,15 @@ from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import (
+    SOURCE_MQTT,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -18,10 +27,6 @@ from custom_components.evse_bridge.const import (
     CONF_VENDOR,
     DOMAIN,
 )
-from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER, ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType
-from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
 from .conftest import CBID, ctek_payload
 
@@ -40,7 +45,7 @@ def short_probe() -> Any:
         yield
 
 
-async def start_ctek_flow(hass: HomeAssistant) -> FlowResult:
+async def start_ctek_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow and pick CTEK from the menu."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -57,7 +62,7 @@ async def configure_while_publishing(
     flow_id: str,
     user_input: dict[str, Any],
     messages: list[tuple[str, str]],
-) -> FlowResult:
+) -> ConfigFlowResult:
     """Submit a form; the charger publishes while the flow listens."""
     task = asyncio.create_task(
         hass.config_entries.flow.async_configure(flow_id, user_input)

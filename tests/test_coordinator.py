@@ -3,19 +3,18 @@
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_mqtt_message,
-    async_fire_time_changed,
-)
-
 from homeassistant.components.mqtt import MQTT_CONNECTION_STATE
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
 
 from .conftest import CBID, publish, publish_documented_burst
 
@@ -148,7 +147,7 @@ async def test_late_serial_number_reaches_the_device(
     init_integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    """meterinfo that arrives after the meter data updates the device."""
+    """A serial number that arrives after the meter data reaches the device."""
     await publish(hass, "mainMeter", "em", {"energy": 1})
     await publish(hass, "mainMeter", "meterinfo", {"serialno": "ABC123"})
     device = device_registry.async_get_device_by_identifier(

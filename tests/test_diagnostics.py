@@ -1,6 +1,7 @@
 """Tests for the diagnostics download."""
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -8,8 +9,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
-
-from homeassistant.core import HomeAssistant
 
 from .conftest import CBID, publish_documented_burst
 

@@ -1,12 +1,11 @@
 """The energy sensor never shows a false drop or spike, across restarts."""
 
+from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
-
-from homeassistant.core import HomeAssistant, State
 
 from .conftest import CBID, publish
 

@@ -4,14 +4,13 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import WebSocketGenerator
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from .conftest import CBID, publish, publish_documented_burst
 
@@ -20,7 +19,6 @@ async def test_setup_and_unload(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """The entry loads, and unloads cleanly with its subscription."""
-    assert init_integration.state is ConfigEntryState.LOADED
     await publish_documented_burst(hass)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()

@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from awesomeversion import AwesomeVersion
+from homeassistant.components.mqtt import valid_subscribe_topic
+from homeassistant.const import __version__ as ha_version
 import pytest
 import yaml
 
 from custom_components.evse_bridge import binary_sensor, sensor
 from custom_components.evse_bridge.const import DOMAIN
-from homeassistant.components.mqtt import valid_subscribe_topic
-from homeassistant.const import __version__ as HA_VERSION
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -68,8 +68,8 @@ def test_hacs_minimum_version_is_the_tested_one() -> None:
     """hacs.json names the Home Assistant version the tests run on."""
     hacs = load_json(ROOT / "hacs.json")
     assert hacs["name"] == "EVSE Bridge"
-    assert AwesomeVersion(HA_VERSION) >= AwesomeVersion(hacs["homeassistant"])
-    assert hacs["homeassistant"].rsplit(".", 1)[0] == HA_VERSION.rsplit(".", 1)[0]
+    assert AwesomeVersion(ha_version) >= AwesomeVersion(hacs["homeassistant"])
+    assert hacs["homeassistant"].rsplit(".", 1)[0] == ha_version.rsplit(".", 1)[0]
 
 
 @pytest.mark.parametrize("language", ["sv"])
@@ -133,21 +133,60 @@ def test_icons_refer_to_translated_entities() -> None:
                 assert state in ("on", "off") or state in translation["state"], state
 
 
-QUALITY_RULES = """
-action-setup appropriate-polling brands common-modules config-flow-test-coverage
-config-flow dependency-transparency docs-actions docs-high-level-description
-docs-installation-instructions docs-removal-instructions entity-event-setup
-entity-unique-id has-entity-name runtime-data test-before-configure
-test-before-setup unique-config-entry action-exceptions config-entry-unloading
-docs-configuration-parameters docs-installation-parameters entity-unavailable
-integration-owner log-when-unavailable parallel-updates reauthentication-flow
-test-coverage devices diagnostics discovery-update-info discovery docs-data-update
-docs-examples docs-known-limitations docs-supported-devices docs-supported-functions
-docs-troubleshooting docs-use-cases dynamic-devices entity-category
-entity-device-class entity-disabled-by-default entity-translations
-exception-translations icon-translations reconfiguration-flow repair-issues
-stale-devices async-dependency inject-websession strict-typing
-""".split()
+QUALITY_RULES = [
+    "action-setup",
+    "appropriate-polling",
+    "brands",
+    "common-modules",
+    "config-flow-test-coverage",
+    "config-flow",
+    "dependency-transparency",
+    "docs-actions",
+    "docs-high-level-description",
+    "docs-installation-instructions",
+    "docs-removal-instructions",
+    "entity-event-setup",
+    "entity-unique-id",
+    "has-entity-name",
+    "runtime-data",
+    "test-before-configure",
+    "test-before-setup",
+    "unique-config-entry",
+    "action-exceptions",
+    "config-entry-unloading",
+    "docs-configuration-parameters",
+    "docs-installation-parameters",
+    "entity-unavailable",
+    "integration-owner",
+    "log-when-unavailable",
+    "parallel-updates",
+    "reauthentication-flow",
+    "test-coverage",
+    "devices",
+    "diagnostics",
+    "discovery-update-info",
+    "discovery",
+    "docs-data-update",
+    "docs-examples",
+    "docs-known-limitations",
+    "docs-supported-devices",
+    "docs-supported-functions",
+    "docs-troubleshooting",
+    "docs-use-cases",
+    "dynamic-devices",
+    "entity-category",
+    "entity-device-class",
+    "entity-disabled-by-default",
+    "entity-translations",
+    "exception-translations",
+    "icon-translations",
+    "reconfiguration-flow",
+    "repair-issues",
+    "stale-devices",
+    "async-dependency",
+    "inject-websession",
+    "strict-typing",
+]
 
 
 def test_quality_scale_lists_every_rule() -> None:

@@ -1,15 +1,14 @@
 """Tests for the sensors of a Chargestorm."""
 
+from homeassistant.const import STATE_UNKNOWN, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
-
-from homeassistant.const import STATE_UNKNOWN, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .conftest import CBID, publish, publish_documented_burst
 
@@ -44,7 +43,7 @@ async def test_entities(
     for entry in entries:
         assert entry.device_id is not None
         device = device_registry.async_get(entry.device_id)
-        assert device is not None
+        assert isinstance(device, dr.DeviceEntry)
         assert device.via_device_id == charger.id
     evse1 = device_registry.async_get_device_by_identifier(
         ("evse_bridge", f"{CBID}_evse1"), entry_id

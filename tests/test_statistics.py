@@ -7,6 +7,8 @@ sum they check is what the Energy dashboard adds up.
 from datetime import datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -14,9 +16,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
     statistics_during_period,
 )
-
-from homeassistant.components.recorder import Recorder
-from homeassistant.core import HomeAssistant
 
 from .conftest import CBID, publish
 
@@ -38,7 +37,9 @@ async def energy_sum_after(
         do_adhoc_statistics(hass, start=START + index * PERIOD)
     await async_wait_recording_done(hass)
     statistics = await hass.async_add_executor_job(
-        statistics_during_period, hass, START, None, {ENERGY}, "5minute", None, {"sum"}
+        lambda: statistics_during_period(
+            hass, START, None, {ENERGY}, "5minute", None, {"sum"}
+        )
     )
     return float(statistics[ENERGY][-1]["sum"])
 

@@ -1,0 +1,1 @@
+"""Tests of the protocol layer and simulators, without Home Assistant."""

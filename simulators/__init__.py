@@ -1,0 +1,1 @@
+"""Protocol-faithful simulated chargers for tests, development and benchmarks."""
