@@ -232,7 +232,7 @@ def test_unknown_meter_names_become_parts(charger: CtekCharger) -> None:
 @pytest.mark.parametrize(
     "topic",
     [
-        f"CTEK/OTHER/evse1/em",
+        "CTEK/OTHER/evse1/em",
         f"CTEK/{CBID}/evse1/unknown",
         f"CTEK/{CBID}/evse1",
         f"OTHER/{CBID}/evse1/em",
@@ -302,6 +302,6 @@ def test_float_artefacts_kept_exactly(charger: CtekCharger) -> None:
     "payload", ['{"serialno": null}', '{"serialno": true}', '{"serialno": " "}', "{}"]
 )
 def test_unusable_serial_number_is_unknown(charger: CtekCharger, payload: str) -> None:
-    """meterinfo without a usable serial number leaves it unknown."""
+    """A meterinfo message without a usable serial number leaves it unknown."""
     charger.handle_message(f"CTEK/{CBID}/evse1/meterinfo", payload)
     assert charger.state.parts["evse1"].serial_number is None
