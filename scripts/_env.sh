@@ -42,8 +42,13 @@ mount_root() {
   # Mounts needed inside the root; idempotent, kept between runs.
   mountpoint -q "$ROOT_DIR/proc" || mount -t proc proc "$ROOT_DIR/proc"
   mountpoint -q "$ROOT_DIR/dev" || mount --rbind /dev "$ROOT_DIR/dev"
-  mkdir -p "$ROOT_DIR$PROJECT_DIR"
-  mountpoint -q "$ROOT_DIR$PROJECT_DIR" || mount --bind "$PROJECT_DIR" "$ROOT_DIR$PROJECT_DIR"
+  local target=$ROOT_DIR$PROJECT_DIR
+  mkdir -p "$target"
+  # A folder deleted and cloned again at the same path leaves a stale mount.
+  if mountpoint -q "$target" && [ "$(stat -c %d:%i "$PROJECT_DIR")" != "$(stat -c %d:%i "$target")" ]; then
+    umount -l "$target"
+  fi
+  mountpoint -q "$target" || mount --bind "$PROJECT_DIR" "$target"
   # DNS and the registry proxy's CA may change between runs.
   cp /etc/resolv.conf "$ROOT_DIR/etc/resolv.conf"
   cp /etc/ssl/certs/ca-certificates.crt "$ROOT_DIR/etc/ssl/certs/ca-certificates.crt"
