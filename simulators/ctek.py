@@ -193,9 +193,7 @@ class MqttPublisher:
         self, host: str, port: int, *, client_id: str = "ctek-ccu-sim"
     ) -> None:
         """Connect to the broker and start the network loop."""
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id
-        )
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self._client.connect(host, port)
         self._client.loop_start()
 
