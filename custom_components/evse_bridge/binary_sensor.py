@@ -54,6 +54,8 @@ BINARY_SENSORS_BY_VENDOR: dict[
     Vendor, tuple[EvseBridgeBinarySensorEntityDescription, ...]
 ] = {
     Vendor.CTEK: CONNECTOR_BINARY_SENSORS,
+    Vendor.CIRCONTROL: CONNECTOR_BINARY_SENSORS,
+    Vendor.MENNEKES: CONNECTOR_BINARY_SENSORS,
 }
 
 

@@ -1,6 +1,7 @@
 """Config flow for EVSE Bridge: pick a charger type, then set it up."""
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, override
 
 from homeassistant.components import mqtt
@@ -10,11 +11,23 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PIN,
+    CONF_PORT,
+    CONF_USERNAME,
+)
 from homeassistant.core import callback
-from homeassistant.helpers import selector
+from homeassistant.helpers import config_validation as cv, selector
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import probatio as vol
 
+from .api.chargers import (
+    ChargerAuthenticationError,
+    ChargerConnectionError,
+    ChargerError,
+)
 from .api.ctek import (
     DEFAULT_BASE_TOPIC,
     CtekCharger,
@@ -24,19 +37,27 @@ from .api.ctek import (
     subscription_topic,
     validate_charger_id,
 )
+from .api.mennekes import DEFAULT_PORT as MENNEKES_PORT
+from .api.model import ChargerInfo
 from .const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
+    CONF_POLL_INTERVAL,
     CONF_STALE_AFTER,
     CONF_VENDOR,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_STALE_AFTER,
     DOMAIN,
+    LOGGER,
+    MAX_POLL_INTERVAL,
     MAX_STALE_AFTER,
+    MIN_POLL_INTERVAL,
     MIN_STALE_AFTER,
     PROBE_TIMEOUT,
     Vendor,
 )
 from .coordinator import EvseBridgeConfigEntry
+from .helpers import create_polled_charger
 
 # Any charger under the base topic; used when the user leaves the id empty.
 _ANY_CHARGER = "+"
@@ -44,6 +65,30 @@ _ANY_CHARGER = "+"
 
 def _ctek_title(charger_id: str) -> str:
     return f"Chargestorm {charger_id}"
+
+
+def _http_title(info: ChargerInfo) -> str:
+    # A Circontrol without a serial number is known by a long GUID.
+    return f"{info.model} {info.serial_number[-8:]}"
+
+
+_TEXT = selector.TextSelector()
+_SECRET = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+_ADDRESS = {vol.Required(CONF_HOST): _TEXT, vol.Required(CONF_PORT): cv.port}
+CREDENTIALS_SCHEMAS = {
+    Vendor.CIRCONTROL: vol.Schema(
+        {vol.Optional(CONF_USERNAME): _TEXT, vol.Optional(CONF_PASSWORD): _SECRET}
+    ),
+    Vendor.MENNEKES: vol.Schema({vol.Required(CONF_PIN): _SECRET}),
+}
+# The field at fault when a charger refuses the credentials.
+CREDENTIAL_FIELD = {Vendor.CIRCONTROL: CONF_PASSWORD, Vendor.MENNEKES: CONF_PIN}
+# CirCarLife serves plain HTTP on port 80; MHCP listens on 25000.
+DEFAULT_PORTS = {Vendor.CIRCONTROL: 80, Vendor.MENNEKES: MENNEKES_PORT}
+# Characters that would make a host change the URL beyond its host part.
+_NOT_IN_HOST = set("/?#@ \t")
 
 
 class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -173,6 +218,89 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         finally:
             unsubscribe()
 
+    async def async_step_circontrol(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up a Circontrol CirCarLife wallbox over HTTP."""
+        return await self._async_step_http(Vendor.CIRCONTROL, user_input)
+
+    async def async_step_mennekes(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up a Mennekes AMTRON over its local MHCP API."""
+        return await self._async_step_http(Vendor.MENNEKES, user_input)
+
+    async def _async_step_http(
+        self, vendor: Vendor, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_VENDOR: vendor.value, **user_input}
+            if info := await self._async_identify(data, errors):
+                await self.async_set_unique_id(info.serial_number)
+                self._abort_if_unique_id_configured(
+                    updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+                )
+                return self.async_create_entry(title=_http_title(info), data=data)
+        return self.async_show_form(
+            step_id=vendor.value,
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(_ADDRESS).extend(CREDENTIALS_SCHEMAS[vendor].schema),
+                user_input or {CONF_PORT: DEFAULT_PORTS[vendor]},
+            ),
+            errors=errors,
+        )
+
+    async def _async_identify(
+        self, data: dict[str, Any], errors: dict[str, str]
+    ) -> ChargerInfo | None:
+        """Ask the charger who it is; None with ``errors`` filled if that fails."""
+        data[CONF_HOST] = data[CONF_HOST].strip()
+        if not data[CONF_HOST] or _NOT_IN_HOST.intersection(data[CONF_HOST]):
+            errors[CONF_HOST] = "invalid_host"
+            return None
+        vendor = Vendor(data[CONF_VENDOR])
+        try:
+            return await create_polled_charger(self.hass, data).get_info()
+        except ChargerAuthenticationError:
+            errors[CREDENTIAL_FIELD[vendor]] = "invalid_auth"
+        except ChargerConnectionError:
+            errors[CONF_HOST] = "cannot_connect"
+        except ChargerError:
+            errors["base"] = "not_a_charger"
+        except Exception:  # noqa: BLE001 - the last resort of a config flow
+            LOGGER.exception("Unexpected error while identifying a %s charger", vendor)
+            errors["base"] = "unknown"
+        return None
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start reauthentication: the charger refused the credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the password or PIN again."""
+        entry = self._get_reauth_entry()
+        vendor = Vendor(entry.data[CONF_VENDOR])
+        errors: dict[str, str] = {}
+        if user_input is not None and (
+            info := await self._async_identify(
+                data := {**entry.data, **user_input}, errors
+            )
+        ):
+            await self.async_set_unique_id(info.serial_number)
+            self._abort_if_unique_id_mismatch(reason="different_device")
+            return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=CREDENTIALS_SCHEMAS[vendor],
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
     @override
     async def async_step_mqtt(
         self, discovery_info: MqttServiceInfo
@@ -216,12 +344,30 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change where the charger publishes."""
-        return await self.async_step_ctek()
+        """Change where the charger is: its topics, or its host and port."""
+        entry = self._get_reconfigure_entry()
+        if entry.data[CONF_VENDOR] == Vendor.CTEK:
+            return await self.async_step_ctek()
+        errors: dict[str, str] = {}
+        if user_input is not None and (
+            info := await self._async_identify(
+                data := {**entry.data, **user_input}, errors
+            )
+        ):
+            await self.async_set_unique_id(info.serial_number)
+            self._abort_if_unique_id_mismatch(reason="different_device")
+            return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(_ADDRESS), user_input or dict(entry.data)
+            ),
+            errors=errors,
+        )
 
 
 class EvseBridgeOptionsFlow(OptionsFlowWithReload):
-    """Options of one charger."""
+    """Options of one charger: how fresh data must be, or how often to poll."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -229,25 +375,34 @@ class EvseBridgeOptionsFlow(OptionsFlowWithReload):
         """Ask for the options."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
+        vendor = Vendor(self.config_entry.data[CONF_VENDOR])
+        if vendor is Vendor.CTEK:
+            key, default, low, high = (
+                CONF_STALE_AFTER,
+                DEFAULT_STALE_AFTER,
+                MIN_STALE_AFTER,
+                MAX_STALE_AFTER,
+            )
+        else:
+            key, default, low, high = (
+                CONF_POLL_INTERVAL,
+                DEFAULT_POLL_INTERVAL[vendor],
+                MIN_POLL_INTERVAL[vendor],
+                MAX_POLL_INTERVAL,
+            )
+        seconds = selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=low.total_seconds(),
+                max=high.total_seconds(),
+                step=1,
+                unit_of_measurement="s",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_STALE_AFTER): selector.NumberSelector(
-                            selector.NumberSelectorConfig(
-                                min=MIN_STALE_AFTER.total_seconds(),
-                                max=MAX_STALE_AFTER.total_seconds(),
-                                step=1,
-                                unit_of_measurement="s",
-                                mode=selector.NumberSelectorMode.BOX,
-                            )
-                        ),
-                    }
-                ),
-                {
-                    CONF_STALE_AFTER: DEFAULT_STALE_AFTER.total_seconds(),
-                    **self.config_entry.options,
-                },
+                vol.Schema({vol.Required(key): seconds}),
+                {key: default.total_seconds(), **self.config_entry.options},
             ),
         )

@@ -1,37 +1,50 @@
 """Coordinators: where charger data enters Home Assistant."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 import time
-from typing import override
+from typing import Final, override
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .api.chargers import ChargerAuthenticationError, ChargerError, PolledCharger
 from .api.ctek import CtekCharger, CtekPayloadError
-from .api.model import ChargerState
+from .api.energy import SessionEnergyTotal
+from .api.model import ChargerInfo, ChargerState
 from .const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
+    CONF_POLL_INTERVAL,
     CONF_STALE_AFTER,
+    CONF_VENDOR,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_STALE_AFTER,
     DOMAIN,
     LOGGER,
+    MAX_BACKOFF,
     STALE_CHECK_INTERVAL,
+    Vendor,
 )
+
+# Totals change with every poll while charging; writing them to disk once a
+# minute (and at shutdown) loses nothing that matters.
+STORE_DELAY: Final = timedelta(minutes=1)
 
 
 @dataclass(kw_only=True)
 class EvseBridgeRuntimeData:
     """What a loaded config entry holds."""
 
-    coordinator: CtekCoordinator
+    coordinator: CtekCoordinator | PolledCoordinator
+    info: ChargerInfo
     charger_device_id: str
 
 
@@ -201,3 +214,123 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
     def _update_all(self) -> None:
         self.updated_part = None
         self.async_update_listeners()
+
+
+class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
+    """Polling coordinator for a charger with an HTTP API.
+
+    One ``get_state`` per interval (one or two requests, by vendor). After a
+    failed poll the interval doubles up to MAX_BACKOFF; the first good poll
+    restores it. A charger that reports session energy only gets a lifetime
+    total built here and kept across restarts (SessionEnergyTotal).
+    """
+
+    config_entry: EvseBridgeConfigEntry
+    updated_part: str | None = None
+    """Every poll concerns all parts."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvseBridgeConfigEntry,
+        charger: PolledCharger,
+        info: ChargerInfo,
+    ) -> None:
+        """Poll ``charger`` at the entry's interval."""
+        vendor = Vendor(entry.data[CONF_VENDOR])
+        self._interval = timedelta(
+            seconds=entry.options.get(
+                CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL[vendor].total_seconds()
+            )
+        )
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{info.manufacturer} {info.serial_number}",
+            update_interval=self._interval,
+            always_update=False,
+        )
+        self.charger = charger
+        self.info = info
+        self.serial_number = info.serial_number
+        self._failures = 0
+        self._last_success: float | None = None
+        self._totals: dict[str, SessionEnergyTotal] = {}
+        self._store: Store[dict[str, dict[str, float | None]]] = Store(
+            hass, 1, f"{DOMAIN}.{entry.entry_id}.energy"
+        )
+
+    @override
+    async def _async_setup(self) -> None:
+        """Load the lifetime totals built from session energy."""
+        stored = await self._store.async_load() or {}
+        self._totals = {
+            part_id: SessionEnergyTotal(
+                total_wh=float(values.get("total_wh") or 0.0),
+                session_wh=values.get("session_wh"),
+                session_s=values.get("session_s"),
+            )
+            for part_id, values in stored.items()
+        }
+
+    @override
+    async def _async_update_data(self) -> ChargerState:
+        """Poll the charger once."""
+        try:
+            state = await self.charger.get_state()
+        except ChargerAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except ChargerError as err:
+            self._failures += 1
+            self.update_interval = min(self._interval * 2**self._failures, MAX_BACKOFF)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="update_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self._failures = 0
+        self.update_interval = self._interval
+        self._last_success = time.monotonic()
+        return self._with_lifetime_energy(state)
+
+    def _with_lifetime_energy(self, state: ChargerState) -> ChargerState:
+        """Give parts that report only session energy a lifetime total."""
+        parts = dict(state.parts)
+        changed = False
+        for part_id, part in state.parts.items():
+            if (
+                part.meter is None
+                or part.meter.energy_wh is not None
+                or part.connector is None
+            ):
+                continue
+            total = self._totals.setdefault(part_id, SessionEnergyTotal())
+            before = (total.total_wh, total.session_wh, total.session_s)
+            energy = total.feed(
+                part.connector.session_energy_wh, part.connector.session_duration_s
+            )
+            changed |= before != (total.total_wh, total.session_wh, total.session_s)
+            parts[part_id] = replace(part, meter=replace(part.meter, energy_wh=energy))
+        if changed:
+            self._store.async_delay_save(
+                self._stored_totals, STORE_DELAY.total_seconds()
+            )
+        return ChargerState(parts=parts)
+
+    def _stored_totals(self) -> dict[str, dict[str, float | None]]:
+        return {part_id: asdict(total) for part_id, total in self._totals.items()}
+
+    def is_part_available(self, part_id: str) -> bool:
+        """Return whether the last poll succeeded and had the part."""
+        return self.last_update_success and part_id in self.data.parts
+
+    def seconds_since_seen(self, part_id: str) -> float | None:
+        """Return how long ago the last successful poll was."""
+        return (
+            None
+            if self._last_success is None
+            else time.monotonic() - self._last_success
+        )

@@ -1,7 +1,7 @@
 """Base entity and dynamic entity creation for EVSE Bridge."""
 
-from collections.abc import Callable, Iterable
-from typing import Protocol, override
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol, cast, override
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -9,10 +9,15 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api.ctek import is_connector_part
+from .api.chargers import PolledCharger
 from .api.model import Part
 from .const import DOMAIN
-from .coordinator import CtekCoordinator, EvseBridgeConfigEntry
+from .coordinator import CtekCoordinator, EvseBridgeConfigEntry, PolledCoordinator
+from .helpers import async_run_command
+
+# Part ids of connectors, by vendor: CTEK "evse1", Circontrol "plug1",
+# Mennekes "connector1"; the model shown for such a part's device.
+_CONNECTOR_KINDS = {"evse": "EVSE", "plug": "Plug", "connector": "Connector"}
 
 
 class PartEntityDescription(Protocol):
@@ -27,7 +32,7 @@ class PartEntityDescription(Protocol):
         """Return whether the part has the data for this entity."""
 
 
-class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator]):
+class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
     """An entity of one part (meter or EVSE) of a charger."""
 
     _attr_has_entity_name = True
@@ -68,23 +73,36 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator]):
             self.async_write_ha_state()
 
 
+class EvseBridgeControlEntity(EvseBridgeEntity):
+    """An entity that sends commands to a polled (HTTP) charger."""
+
+    async def _async_command(
+        self, command: Callable[[PolledCharger], Awaitable[None]]
+    ) -> None:
+        """Send a command; errors become translated messages; then refresh."""
+        # Control platforms are only set up for polled chargers.
+        coordinator = cast("PolledCoordinator", self.coordinator)
+        await async_run_command(coordinator, command(coordinator.charger))
+
+
 def part_device_info(entry: EvseBridgeConfigEntry, part_id: str) -> DeviceInfo:
     """Return the device of one part, linked to the charger's device."""
     coordinator = entry.runtime_data.coordinator
-    if is_connector_part(part_id):
-        translation_key, model = "evse", "EVSE"
+    kind = part_id.rstrip("0123456789")
+    if kind in _CONNECTOR_KINDS:
+        translation_key, model = kind, _CONNECTOR_KINDS[kind]
     else:
         translation_key = "main_meter" if part_id == "mainMeter" else "meter"
         model = "Energy meter"
     return DeviceInfo(
         identifiers={(DOMAIN, f"{coordinator.serial_number}_{part_id}")},
-        manufacturer="CTEK",
+        manufacturer=entry.runtime_data.info.manufacturer,
         model=model,
         serial_number=coordinator.data.parts[part_id].serial_number,
         translation_key=translation_key,
         translation_placeholders={
             "charger": entry.title,
-            "number": part_id.removeprefix("evse"),
+            "number": part_id.removeprefix(kind),
             "part": part_id,
         },
         via_device_id=entry.runtime_data.charger_device_id,

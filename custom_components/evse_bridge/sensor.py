@@ -19,12 +19,14 @@ from homeassistant.const import (
     UnitOfEnergy,
     UnitOfFrequency,
     UnitOfPower,
+    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .api.circontrol import CircontrolPlugState
 from .api.ctek import CtekState
 from .api.energy import EnergyGuard
 from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
@@ -141,6 +143,10 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
     ),
 )
 
+_offered_current = _connector_value(lambda connector: connector.offered_current_a)
+_session_energy = _connector_value(lambda connector: connector.session_energy_wh)
+_session_duration = _connector_value(lambda connector: connector.session_duration_s)
+
 CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
     EvseBridgeSensorEntityDescription(
         key="status",
@@ -157,22 +163,78 @@ CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=0,
-        value_fn=_connector_value(lambda connector: connector.offered_current_a),
-        exists_fn=lambda part: part.connector is not None,
+        value_fn=_offered_current,
+        exists_fn=_reported(_offered_current),
     ),
 )
+
+SESSION_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
+    EvseBridgeSensorEntityDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        # No state class: a session counter is not for the Energy dashboard,
+        # the lifetime Energy sensor is.
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_session_energy,
+        exists_fn=_reported(_session_energy),
+    ),
+    EvseBridgeSensorEntityDescription(
+        key="session_duration",
+        translation_key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=_session_duration,
+        exists_fn=_reported(_session_duration),
+    ),
+)
+
+
+def _vendor_status(key: str, options: list[str]) -> EvseBridgeSensorEntityDescription:
+    """Describe the vendor's own status codes as a translated enum."""
+    return EvseBridgeSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.ENUM,
+        options=options,
+        value_fn=_connector_value(lambda connector: connector.vendor_status),
+        exists_fn=lambda part: part.connector is not None,
+    )
+
 
 SENSORS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeSensorEntityDescription, ...]] = {
     Vendor.CTEK: (
         *METER_SENSORS,
         *CONNECTOR_SENSORS,
-        EvseBridgeSensorEntityDescription(
-            key="ctek_status",
-            translation_key="ctek_status",
-            device_class=SensorDeviceClass.ENUM,
-            options=[state.value for state in CtekState],
-            value_fn=_connector_value(lambda connector: connector.vendor_status),
-            exists_fn=lambda part: part.connector is not None,
+        _vendor_status("ctek_status", [state.value for state in CtekState]),
+    ),
+    Vendor.CIRCONTROL: (
+        *METER_SENSORS,
+        *CONNECTOR_SENSORS,
+        *SESSION_SENSORS,
+        _vendor_status(
+            "circontrol_status", [state.name.lower() for state in CircontrolPlugState]
+        ),
+    ),
+    Vendor.MENNEKES: (
+        *METER_SENSORS,
+        *CONNECTOR_SENSORS,
+        *SESSION_SENSORS,
+        _vendor_status(
+            "mennekes_status",
+            [
+                "idle",
+                "standby_authorize",
+                "standby_connect",
+                "charging",
+                "paused",
+                "terminated",
+                "error",
+            ],
         ),
     ),
 }

@@ -1,6 +1,10 @@
 """Tests for the energy guard that keeps false readings out of statistics."""
 
-from custom_components.evse_bridge.api.energy import CONFIRMATIONS, EnergyGuard
+from custom_components.evse_bridge.api.energy import (
+    CONFIRMATIONS,
+    EnergyGuard,
+    SessionEnergyTotal,
+)
 
 MINUTE = 60.0
 
@@ -62,3 +66,35 @@ def test_zero_first_reading_needs_confirmation() -> None:
     """A first reading of 0 may be a glitch; a new meter confirms it."""
     assert feed_all(EnergyGuard(), [0, 5000]) == [None, 5000]
     assert feed_all(EnergyGuard(), [0, 0, 0, 1]) == [None, None, 0, 1]
+
+
+def feed_sessions(
+    readings: list[tuple[float | None, float | None]],
+) -> list[float | None]:
+    """Feed (session energy, session duration) pairs; return the totals."""
+    total = SessionEnergyTotal()
+    return [total.feed(energy, duration) for energy, duration in readings]
+
+
+def test_sessions_add_up() -> None:
+    """Each session's energy counts once, including the one running at start."""
+    totals = feed_sessions([(500, 60), (1500, 120), (1500, 120), (200, 10), (700, 70)])
+    assert totals == [500, 1500, 1500, 1700, 2200]
+
+
+def test_session_energy_glitch_counts_nothing_twice() -> None:
+    """A session reading that drops to 0 and comes back adds nothing."""
+    totals = feed_sessions([(1000, 100), (0, 110), (1100, 120)])
+    assert totals == [1000, 1000, 1100]
+
+
+def test_missing_session_reading() -> None:
+    """No reading yet gives no total; a missing one keeps the total."""
+    assert feed_sessions([(None, None), (300, 30), (None, 40)]) == [None, 300, 300]
+
+
+def test_total_survives_a_restart() -> None:
+    """State restored from storage continues the count."""
+    total = SessionEnergyTotal(total_wh=10_000, session_wh=1_000, session_s=100)
+    assert total.feed(1_200, 120) == 10_200
+    assert total.feed(50, 5) == 10_250

@@ -1,4 +1,7 @@
-"""Keep false readings of a lifetime energy counter out of a total series.
+"""Lifetime energy counters the Energy dashboard can trust.
+
+EnergyGuard keeps false readings of a lifetime counter out of a total series;
+SessionEnergyTotal builds a lifetime counter from session energy.
 
 Home Assistant's statistics treat a drop of a ``total_increasing`` sensor as a
 meter reset: a reading that falls to 0 for one message and comes back adds the
@@ -20,7 +23,7 @@ The rule:
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["EnergyGuard"]
+__all__ = ["EnergyGuard", "SessionEnergyTotal"]
 
 # Above any AC charging station, even a main meter feeding several 22 kW EVSEs.
 MAX_PLAUSIBLE_POWER_W: Final = 200_000.0
@@ -68,3 +71,39 @@ class EnergyGuard:
         self.accepted_at = at
         self._candidates.clear()
         return value_wh
+
+
+@dataclass(kw_only=True, slots=True)
+class SessionEnergyTotal:
+    """A lifetime counter built from a charger that reports session energy only.
+
+    The total grows by what each session adds. A new session is recognised by
+    its duration starting again (the energy alone cannot tell a new session
+    from a reading that glitches to 0). A lower energy reading within the same
+    session adds nothing and is not taken as the new baseline, so the energy
+    counted before it is not counted twice when the reading comes back.
+    Energy of a session that ends and is followed by the next one entirely
+    while nobody polls is lost: the charger keeps no history of it.
+    """
+
+    total_wh: float = 0.0
+    session_wh: float | None = None
+    session_s: float | None = None
+
+    def feed(self, session_wh: float | None, session_s: float | None) -> float | None:
+        """Offer one session reading; return the lifetime total, None before any."""
+        if session_wh is None:
+            return None if self.session_wh is None else self.total_wh
+        new_session = (
+            session_s is not None
+            and self.session_s is not None
+            and session_s < self.session_s
+        )
+        if self.session_wh is None or new_session:
+            self.total_wh += session_wh
+        elif session_wh > self.session_wh:
+            self.total_wh += session_wh - self.session_wh
+        else:
+            return self.total_wh
+        self.session_wh, self.session_s = session_wh, session_s
+        return self.total_wh
