@@ -68,8 +68,11 @@ def _ctek_title(charger_id: str) -> str:
 
 
 def _http_title(info: ChargerInfo) -> str:
+    """Return "AMTRON 1234567890", "CirCarLife 4F81287C" and the like."""
+    model = (info.model or info.manufacturer).split()[0]
+    serial = info.serial_number
     # A Circontrol without a serial number is known by a long GUID.
-    return f"{info.model} {info.serial_number[-8:]}"
+    return f"{model} {serial if len(serial) <= 12 else serial[-8:]}"
 
 
 _TEXT = selector.TextSelector()

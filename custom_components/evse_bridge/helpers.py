@@ -94,4 +94,5 @@ async def async_run_command(
             translation_placeholders={"error": str(err)},
         ) from err
     finally:
-        await coordinator.async_request_refresh()
+        # Not the debounced request: the user waits to see the outcome.
+        await coordinator.async_refresh()

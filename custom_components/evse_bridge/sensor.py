@@ -290,6 +290,7 @@ class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
         """Start with no accepted total."""
         super().__init__(**kwargs)
         self._guard = EnergyGuard()
+        self._last_meter: MeterReading | None = None
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -311,12 +312,17 @@ class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Offer a new reading of this part to the guard."""
-        if self.coordinator.updated_part == self._part_id:
-            self._take_reading()
+        """Offer the part's reading to the guard if it is a new one."""
+        self._take_reading()
         super()._handle_coordinator_update()
 
     def _take_reading(self) -> None:
+        # An update that carries no new meter reading (availability changed,
+        # another part published) must not count as one more confirmation.
+        meter = self.part.meter
+        if meter is self._last_meter:
+            return
+        self._last_meter = meter
         reading = self.entity_description.value_fn(self.part)
         self._attr_native_value = self._guard.feed(
             reading if isinstance(reading, float) else None, time.monotonic()
