@@ -67,12 +67,15 @@ def _ctek_title(charger_id: str) -> str:
     return f"Chargestorm {charger_id}"
 
 
+_LONG_SERIAL = 12
+
+
 def _http_title(info: ChargerInfo) -> str:
     """Return "AMTRON 1234567890", "CirCarLife 4F81287C" and the like."""
     model = (info.model or info.manufacturer).split()[0]
     serial = info.serial_number
     # A Circontrol without a serial number is known by a long GUID.
-    return f"{model} {serial if len(serial) <= 12 else serial[-8:]}"
+    return f"{model} {serial if len(serial) <= _LONG_SERIAL else serial[-8:]}"
 
 
 _TEXT = selector.TextSelector()

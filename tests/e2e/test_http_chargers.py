@@ -9,14 +9,14 @@ from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
-import pytest
-
-from custom_components.evse_bridge.coordinator import PolledCoordinator
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+import pytest
+
+from custom_components.evse_bridge.coordinator import PolledCoordinator
 from simulators.circontrol import CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
@@ -35,7 +35,7 @@ def fast_failures() -> Any:
 
 @pytest.fixture
 async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
-    """A Mennekes AMTRON with a car plugged in and charging."""
+    """Serve a Mennekes AMTRON with a car plugged in and charging."""
     async with MennekesSimulator(dev_key=PIN) as simulator:
         simulator.plug_in()
         yield simulator
@@ -43,7 +43,7 @@ async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
 
 @pytest.fixture
 async def circontrol(socket_enabled: None) -> AsyncGenerator[CircontrolSimulator]:
-    """A CirCarLife wallbox with one plug and a car connected."""
+    """Serve a CirCarLife wallbox with one plug and a car connected."""
     async with CircontrolSimulator(plugged_in=True) as simulator:
         yield simulator
 
@@ -230,7 +230,9 @@ async def test_circontrol_control_and_faults(
 
     circontrol.advance(10)  # seconds of charging at 3.68 kW
     await poll(entry)
-    assert float(state(hass, f"{plug}_energy")) == pytest.approx(4855.39 + 0.0102, abs=1e-4)
+    assert float(state(hass, f"{plug}_energy")) == pytest.approx(
+        4855.39 + 0.0102, abs=1e-4
+    )
 
     await hass.services.async_call(
         "switch",
