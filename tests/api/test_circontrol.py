@@ -2,14 +2,13 @@
 
 import ast
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 import re
 import time
 import tracemalloc
 from typing import Any
-from unittest.mock import Mock
 
 import aiohttp
 from aiohttp import web
@@ -82,33 +81,10 @@ def count(mocked: aioresponses) -> int:
     return sum(len(calls) for calls in mocked.requests.values())
 
 
-class _CompatResponse(aiohttp.ClientResponse):
-    """ClientResponse that aioresponses 0.7.9 can build under aiohttp 3.14.
-
-    aiohttp 3.13 made ``stream_writer`` a required argument, which aioresponses does not
-    pass yet; a stand-in writer (only ``output_size`` is read) fills the gap.
-    """
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        """Add the stream writer aioresponses leaves out."""
-        kwargs.setdefault("stream_writer", Mock(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-class _Aioresponses(aioresponses):
-    """aioresponses building :class:`_CompatResponse` answers."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        """Register a mocked answer."""
-        kwargs.setdefault("response_class", _CompatResponse)
-        super().add(*args, **kwargs)
-
-
 @pytest.fixture
-def mocked() -> Iterator[aioresponses]:
+def mocked(http_mock: aioresponses) -> aioresponses:
     """Mock aiohttp."""
-    with _Aioresponses() as mock:
-        yield mock
+    return http_mock
 
 
 @pytest.fixture
@@ -563,7 +539,7 @@ async def test_very_slow_answer(mocked: aioresponses) -> None:
     async def slow(_url: URL, **_kwargs: Any) -> CallbackResult:
         await asyncio.sleep(5)
         return CallbackResult(  # pragma: no cover
-            body=fixture("chargeInfo.xml"), response_class=_CompatResponse
+            body=fixture("chargeInfo.xml")
         )
 
     mocked.get(CHARGE_INFO, callback=slow)
@@ -905,9 +881,7 @@ async def test_requests_are_serialised(mocked: aioresponses) -> None:
         most = max(most, active)
         await asyncio.sleep(0.01)
         active -= 1
-        return CallbackResult(
-            body=fixture("chargeInfo.xml"), response_class=_CompatResponse
-        )
+        return CallbackResult(body=fixture("chargeInfo.xml"))
 
     mocked.get(CHARGE_INFO, callback=answer, repeat=True)
     async with CircontrolClient(host="evse") as client:

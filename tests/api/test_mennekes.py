@@ -1,13 +1,12 @@
 """Tests of the Mennekes MHCP client against mocked HTTP (aioresponses)."""
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 import itertools
 import json
 import logging
 from pathlib import Path
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -68,26 +67,10 @@ def calls(mock: aioresponses, method: str, url: str) -> list[Any]:
     return list(mock.requests.get((method, URL(url)), []))
 
 
-class _MockResponse(aiohttp.ClientResponse):
-    """A ClientResponse that aioresponses 0.7.9 can build on aiohttp 3.14.
-
-    aiohttp 3.14 added the required ``stream_writer`` argument, which
-    aioresponses does not pass yet; a finished request only reads its
-    ``output_size``.
-    """
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        """Fill in the argument aioresponses leaves out."""
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
 @pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Generator[aioresponses]:
+def mock(http_mock: aioresponses) -> aioresponses:
     """Mock every HTTP request."""
-    monkeypatch.setattr("aioresponses.core.ClientResponse", _MockResponse)
-    with aioresponses() as mocked:
-        yield mocked
+    return http_mock
 
 
 @pytest.fixture
