@@ -1,0 +1,1 @@
+"""Development tools: live servers for scripts/develop, browser tests and benchmarks."""

@@ -1,0 +1,231 @@
+"""scripts/develop: Home Assistant with simulated chargers, live on 127.0.0.1.
+
+Starts mosquitto, a simulated CTEK Chargestorm (MQTT), Circontrol CirCarLife
+and Mennekes AMTRON (HTTP), and Home Assistant with EVSE Bridge set up for
+all three: the MQTT broker entry, one entry per charger, a user, and the
+chargers' energy in the Energy dashboard. The first start writes all of it
+into the configuration folder; later starts reuse it. Ctrl-C stops all.
+"""
+
+import argparse
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+import json
+from pathlib import Path
+import subprocess
+import sys
+import time
+from typing import Any
+
+from devtools.live import ROOT, HomeAssistant, Mosquitto, config_entry, wait_for_port
+from simulators.circontrol import MAIN_DEVICE
+
+USERNAME = "dev"
+PASSWORD = "evse-bridge"  # noqa: S105 - a local development instance
+CTEK_ID = "91728M03W4010406"
+MENNEKES_SERIAL = "1234567890"
+MENNEKES_PIN = "1234"
+CIRCONTROL_ID = MAIN_DEVICE[-8:].lower()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config", type=Path, default=ROOT / "config", help="configuration folder"
+    )
+    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's port")
+    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--mennekes-port", type=int, default=25000)
+    parser.add_argument("--circontrol-port", type=int, default=18080)
+    parser.add_argument(
+        "--no-simulators",
+        action="store_true",
+        help="start only the broker and Home Assistant; add real chargers in the UI",
+    )
+    return parser.parse_args(argv)
+
+
+def charger_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Return the config entries of the broker and the simulated chargers."""
+    entries = [
+        config_entry(
+            "mqtt", "Mosquitto", {"broker": "127.0.0.1", "port": args.mqtt_port}
+        )
+    ]
+    if args.no_simulators:
+        return entries
+    return [
+        *entries,
+        config_entry(
+            "evse_bridge",
+            f"Chargestorm {CTEK_ID}",
+            {"vendor": "ctek", "base_topic": "CTEK", "charger_id": CTEK_ID},
+            unique_id=CTEK_ID,
+        ),
+        config_entry(
+            "evse_bridge",
+            f"CirCarLife {MAIN_DEVICE[-8:]}",
+            {"vendor": "circontrol", "host": "127.0.0.1", "port": args.circontrol_port},
+            unique_id=MAIN_DEVICE,
+        ),
+        config_entry(
+            "evse_bridge",
+            f"AMTRON {MENNEKES_SERIAL}",
+            {
+                "vendor": "mennekes",
+                "host": "127.0.0.1",
+                "port": args.mennekes_port,
+                "pin": MENNEKES_PIN,
+            },
+            unique_id=MENNEKES_SERIAL,
+        ),
+    ]
+
+
+ENERGY_SENSORS = (
+    f"sensor.chargestorm_{CTEK_ID.lower()}_evse_1_energy",
+    f"sensor.chargestorm_{CTEK_ID.lower()}_evse_2_energy",
+    f"sensor.circarlife_{CIRCONTROL_ID}_plug_1_energy",
+    f"sensor.amtron_{MENNEKES_SERIAL}_connector_1_energy",
+)
+
+
+def write_energy_dashboard(config_dir: Path) -> None:
+    """Put the chargers' energy into the Energy dashboard's individual devices."""
+    document = {
+        "version": 1,
+        "minor_version": 3,
+        "key": "energy",
+        "data": {
+            "energy_sources": [],
+            "device_consumption": [
+                {"stat_consumption": sensor} for sensor in ENERGY_SENSORS
+            ],
+            "device_consumption_water": [],
+        },
+    }
+    (config_dir / ".storage" / "energy").write_text(json.dumps(document, indent=2))
+
+
+@contextmanager
+def process(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a helper process for as long as the context lasts."""
+    child = subprocess.Popen(command)  # noqa: S603 - our own fixed commands
+    try:
+        yield child
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def start_simulators(stack: ExitStack, args: argparse.Namespace) -> None:
+    """Start the three simulated chargers, each with a car that charges."""
+    python = sys.executable
+    stack.enter_context(
+        process(
+            [
+                python,
+                "-m",
+                "simulators.ctek",
+                "--port",
+                str(args.mqtt_port),
+                "--interval",
+                "5",
+            ]
+        )
+    )
+    stack.enter_context(
+        process(
+            [
+                python,
+                "-m",
+                "simulators.mennekes",
+                "--port",
+                str(args.mennekes_port),
+                "--dev-key",
+                MENNEKES_PIN,
+                "--plugged-in",
+            ]
+        )
+    )
+    stack.enter_context(
+        process(
+            [
+                python,
+                "-m",
+                "simulators.circontrol",
+                "--port",
+                str(args.circontrol_port),
+                "--plugged-in",
+            ]
+        )
+    )
+    wait_for_port(args.mennekes_port)
+    wait_for_port(args.circontrol_port)
+
+
+def start_circontrol_session(home_assistant: HomeAssistant) -> None:
+    """Press the CirCarLife's Start button: its car waits for a remote start."""
+    button = f"button.circarlife_{CIRCONTROL_ID}_plug_1_start_charging"
+    deadline = time.monotonic() + 30
+    while button not in home_assistant.states():
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
+    home_assistant.request("POST", "/api/services/button/press", {"entity_id": button})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run everything until Ctrl-C."""
+    args = parse_args(argv)
+    config_dir: Path = args.config.resolve()
+    first_start = not (config_dir / ".storage" / "core.config_entries").exists()
+    home_assistant = HomeAssistant(
+        config_dir,
+        port=args.port,
+        logs={"custom_components.evse_bridge": "info"},
+    )
+    home_assistant.write_configuration()
+    if first_start:
+        home_assistant.write_config_entries(charger_entries(args))
+        if not args.no_simulators:
+            write_energy_dashboard(config_dir)
+    with ExitStack() as stack:
+        broker = Mosquitto(args.mqtt_port, config_dir / ".mosquitto").start()
+        stack.callback(broker.stop)
+        if not args.no_simulators:
+            start_simulators(stack, args)
+        print(
+            "Starting Home Assistant (the first start takes a minute) ...", flush=True
+        )
+        home_assistant.start(output=sys.stdout.fileno())
+        stack.callback(home_assistant.stop)
+        home_assistant.onboard(USERNAME, PASSWORD)
+        if not args.no_simulators:
+            start_circontrol_session(home_assistant)
+        print(
+            f"\nHome Assistant: {home_assistant.url}"
+            f"  user: {USERNAME}  password: {PASSWORD}\n"
+            f"MQTT broker: 127.0.0.1:{args.mqtt_port}"
+            + (
+                ""
+                if args.no_simulators
+                else f"  Mennekes: 127.0.0.1:{args.mennekes_port} (PIN {MENNEKES_PIN})"
+                f"  Circontrol: 127.0.0.1:{args.circontrol_port}"
+            )
+            + "\nPress Ctrl-C to stop.",
+            flush=True,
+        )
+        try:
+            while (
+                home_assistant.process is not None
+                and home_assistant.process.poll() is None
+            ):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping ...", flush=True)
+
+
+if __name__ == "__main__":
+    main()
