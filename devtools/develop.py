@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 import json
+import signal
 from pathlib import Path
 import subprocess
 import sys
@@ -177,7 +178,8 @@ def start_circontrol_session(home_assistant: HomeAssistant) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run everything until Ctrl-C."""
+    """Run everything until Ctrl-C (or SIGTERM)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     args = parse_args(argv)
     config_dir: Path = args.config.resolve()
     first_start = not (config_dir / ".storage" / "core.config_entries").exists()
