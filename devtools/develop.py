@@ -11,8 +11,8 @@ import argparse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 import json
-import signal
 from pathlib import Path
+import signal
 import subprocess
 import sys
 import time
