@@ -80,6 +80,10 @@ class EvseBridgeBinarySensor(EvseBridgeEntity, BinarySensorEntity):
 
     entity_description: EvseBridgeBinarySensorEntityDescription
 
+    @override
+    def _shown(self) -> object:
+        return self.is_on
+
     @property
     @override
     def is_on(self) -> bool | None:

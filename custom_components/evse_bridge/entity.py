@@ -52,6 +52,7 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
         serial_number = coordinator.serial_number
         self._attr_unique_id = f"{serial_number}_{part_id}_{description.key}"
         self._attr_device_info = part_device_info(entry, part_id)
+        self._last_shown: tuple[bool, object] | None = None
 
     @property
     def part(self) -> Part:
@@ -64,12 +65,26 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
         """Return whether the part keeps publishing and MQTT is connected."""
         return self.coordinator.is_part_available(self._part_id)
 
+    def _shown(self) -> object:
+        """Return what the entity shows besides availability; see below."""
+        return None
+
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Write state only when the update concerns this entity's part."""
+        """Write the state when what the entity shows has changed.
+
+        A Chargestorm publishes every part's data in separate messages, and
+        most messages change one or two values: writing only the entities
+        whose state or availability changed keeps each message cheap, as
+        Home Assistant's own MQTT entities do.
+        """
         updated_part = self.coordinator.updated_part
-        if updated_part is None or updated_part == self._part_id:
+        if updated_part is not None and updated_part != self._part_id:
+            return
+        shown = (self.available, self._shown())
+        if shown != self._last_shown:
+            self._last_shown = shown
             self.async_write_ha_state()
 
 

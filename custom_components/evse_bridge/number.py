@@ -106,6 +106,10 @@ class EvseBridgeNumber(EvseBridgeControlEntity, NumberEntity):
         return self.entity_description.value_fn(self._connector)
 
     @override
+    def _shown(self) -> object:
+        return (self.native_value, self.native_min_value, self.native_max_value)
+
+    @override
     async def async_set_native_value(self, value: float) -> None:
         """Set the limit; the charger is read back to confirm it."""
         await self._async_command(

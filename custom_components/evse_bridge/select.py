@@ -63,6 +63,10 @@ class EvseBridgeSelect(EvseBridgeControlEntity, SelectEntity):
 
     entity_description: EvseBridgeSelectEntityDescription
 
+    @override
+    def _shown(self) -> object:
+        return self.current_option
+
     @property
     @override
     def current_option(self) -> str | None:

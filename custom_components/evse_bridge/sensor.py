@@ -275,6 +275,10 @@ class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
         """Return the value the charger reports."""
         return self.entity_description.value_fn(self.part)
 
+    @override
+    def _shown(self) -> object:
+        return self.native_value
+
 
 class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
     """Lifetime energy, for the Energy dashboard, with false readings held back.
@@ -315,6 +319,10 @@ class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
         """Offer the part's reading to the guard if it is a new one."""
         self._take_reading()
         super()._handle_coordinator_update()
+
+    @override
+    def _shown(self) -> object:
+        return self._attr_native_value
 
     def _take_reading(self) -> None:
         # An update that carries no new meter reading (availability changed,

@@ -78,6 +78,10 @@ class EvseBridgeSwitch(EvseBridgeControlEntity, SwitchEntity):
 
     entity_description: EvseBridgeSwitchEntityDescription
 
+    @override
+    def _shown(self) -> object:
+        return self.is_on
+
     @property
     @override
     def is_on(self) -> bool | None:
