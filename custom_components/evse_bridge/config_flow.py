@@ -267,7 +267,12 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
             return None
         vendor = Vendor(data[CONF_VENDOR])
         try:
-            return await create_polled_charger(self.hass, data).get_info()
+            charger = create_polled_charger(self.hass, data)
+        except ValueError:  # a host the client cannot put in a URL
+            errors[CONF_HOST] = "invalid_host"
+            return None
+        try:
+            return await charger.get_info()
         except ChargerAuthenticationError:
             errors[CREDENTIAL_FIELD[vendor]] = "invalid_auth"
         except ChargerConnectionError:

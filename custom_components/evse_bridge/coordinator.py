@@ -257,6 +257,7 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
         self._failures = 0
         self._last_success: float | None = None
         self._totals: dict[str, SessionEnergyTotal] = {}
+        self._saved_at = 0.0
         self._store: Store[dict[str, dict[str, float | None]]] = Store(
             hass, 1, f"{DOMAIN}.{entry.entry_id}.energy"
         )
@@ -273,6 +274,8 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
             )
             for part_id, values in stored.items()
         }
+        self._saved_at = time.monotonic()
+        self.config_entry.async_on_unload(self._async_save_totals)
 
     @override
     async def _async_update_data(self) -> ChargerState:
@@ -294,10 +297,28 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
         self._failures = 0
         self.update_interval = self._interval
         self._last_success = time.monotonic()
-        return self._with_lifetime_energy(state)
+        state, changed = self._with_lifetime_energy(state)
+        if changed:
+            # At most a minute of totals is at risk: written once a minute
+            # while they change, at unload, and at shutdown (the delayed save
+            # registers Home Assistant's final write).
+            if self._last_success - self._saved_at >= STORE_DELAY.total_seconds():
+                await self._async_save_totals()
+            else:
+                self._store.async_delay_save(
+                    self._stored_totals, STORE_DELAY.total_seconds()
+                )
+        return state
 
-    def _with_lifetime_energy(self, state: ChargerState) -> ChargerState:
-        """Give parts that report only session energy a lifetime total."""
+    async def _async_save_totals(self) -> None:
+        self._saved_at = time.monotonic()
+        await self._store.async_save(self._stored_totals())
+
+    def _with_lifetime_energy(self, state: ChargerState) -> tuple[ChargerState, bool]:
+        """Give parts that report only session energy a lifetime total.
+
+        Return the state and whether any total changed.
+        """
         parts = dict(state.parts)
         changed = False
         for part_id, part in state.parts.items():
@@ -314,11 +335,7 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
             )
             changed |= before != (total.total_wh, total.session_wh, total.session_s)
             parts[part_id] = replace(part, meter=replace(part.meter, energy_wh=energy))
-        if changed:
-            self._store.async_delay_save(
-                self._stored_totals, STORE_DELAY.total_seconds()
-            )
-        return ChargerState(parts=parts)
+        return ChargerState(parts=parts), changed
 
     def _stored_totals(self) -> dict[str, dict[str, float | None]]:
         return {part_id: asdict(total) for part_id, total in self._totals.items()}

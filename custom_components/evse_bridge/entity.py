@@ -56,8 +56,8 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
 
     @property
     def part(self) -> Part:
-        """Return the latest data of this entity's part."""
-        return self.coordinator.data.parts[self._part_id]
+        """Return the latest data of this entity's part (empty once it is gone)."""
+        return self.coordinator.data.parts.get(self._part_id) or Part(id=self._part_id)
 
     @property
     @override

@@ -1,0 +1,162 @@
+"""The vendor-neutral adapters, against the simulated chargers over HTTP."""
+
+from collections.abc import AsyncGenerator
+
+import aiohttp
+import pytest
+
+from custom_components.evse_bridge.api.chargers import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
+    CircontrolCharger,
+    MennekesCharger,
+)
+from custom_components.evse_bridge.api.circontrol import CircontrolClient
+from custom_components.evse_bridge.api.mennekes import MennekesClient
+from custom_components.evse_bridge.api.model import ConnectorStatus
+from simulators.circontrol import CircontrolSimulator
+from simulators.mennekes import MennekesSimulator
+
+PIN = "1234"
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
+    """Open an HTTP session to 127.0.0.1."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+@pytest.fixture
+async def mennekes(
+    session: aiohttp.ClientSession,
+) -> AsyncGenerator[tuple[MennekesSimulator, MennekesCharger]]:
+    """Return a simulated AMTRON with a charging car, and its adapter."""
+    async with MennekesSimulator(dev_key=PIN) as simulator:
+        simulator.plug_in()
+        client = MennekesClient(
+            host="127.0.0.1",
+            port=simulator.port,
+            dev_key=PIN,
+            session=session,
+            request_timeout=0.5,
+            request_interval=0,
+            verify_interval=0,
+        )
+        yield simulator, MennekesCharger(client=client)
+
+
+@pytest.fixture
+async def circontrol(
+    session: aiohttp.ClientSession,
+) -> AsyncGenerator[tuple[CircontrolSimulator, CircontrolCharger]]:
+    """Return a simulated CirCarLife with a car connected, and its adapter."""
+    async with CircontrolSimulator(plugged_in=True) as simulator:
+        client = CircontrolClient(
+            host="127.0.0.1",
+            port=simulator.port,
+            session=session,
+            request_timeout=0.5,
+            command_verify_interval=0,
+        )
+        yield simulator, CircontrolCharger(client=client)
+
+
+async def test_mennekes_reads_and_controls(
+    mennekes: tuple[MennekesSimulator, MennekesCharger],
+) -> None:
+    """Every neutral command reaches the box and is read back."""
+    simulator, charger = mennekes
+    assert (await charger.get_info()).serial_number == "1234567890"
+    state = await charger.get_state()
+    connector = state.parts["connector1"].connector
+    assert connector is not None
+    assert connector.status is ConnectorStatus.CHARGING
+    assert connector.operating_mode == "remote"
+
+    await charger.set_current_limit("connector1", 10)
+    assert simulator.remote_current == 10
+    await charger.set_charging_enabled("connector1", False)
+    assert simulator.chg_state == "Paused"
+    await charger.set_charging_enabled("connector1", True)
+    assert simulator.chg_state == "Charging"
+    await charger.stop_charging("connector1")
+    assert simulator.chg_state == "Terminated"
+    await charger.start_charging("connector1")
+    assert simulator.chg_state == "Charging"
+    await charger.set_operating_mode("time")
+    await charger.set_auto_start(False)
+    connector = (await charger.get_state()).parts["connector1"].connector
+    assert connector is not None
+    assert (connector.operating_mode, connector.auto_start) == ("time", False)
+
+
+async def test_mennekes_reads_dev_info_rarely(
+    mennekes: tuple[MennekesSimulator, MennekesCharger],
+) -> None:
+    """Polls read ChargeData each time and DevInfo once (until it is old)."""
+    simulator, charger = mennekes
+    for _ in range(3):
+        await charger.get_state()
+    assert simulator.requests["GET ChargeData"] == 3
+    assert simulator.requests["GET DevInfo"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("wrong_pin", ChargerAuthenticationError),
+        ("status", ChargerError),
+        ("timeout", ChargerConnectionError),
+        ("refuse_commands", ChargerCommandError),
+    ],
+)
+async def test_mennekes_errors_are_neutral(
+    mennekes: tuple[MennekesSimulator, MennekesCharger],
+    fault: str,
+    error: type[Exception],
+) -> None:
+    """Each vendor error arrives as the matching neutral one."""
+    simulator, charger = mennekes
+    if fault == "wrong_pin":
+        simulator.dev_key = "9999"
+    elif fault == "status":
+        simulator.faults.status = 500
+    else:
+        setattr(simulator.faults, fault, True)
+    with pytest.raises(error):
+        await charger.set_current_limit("connector1", 8)
+
+
+async def test_circontrol_reads_and_controls(
+    circontrol: tuple[CircontrolSimulator, CircontrolCharger],
+) -> None:
+    """Commands address plugs by part id."""
+    simulator, charger = circontrol
+    assert (await charger.get_info()).manufacturer == "Circontrol"
+    await charger.start_charging("plug1")
+    await charger.set_current_limit("plug1", 16)
+    assert simulator.power_w(simulator.plug(1)) == 230 * 16
+    await charger.set_charging_enabled("plug1", False)
+    assert simulator.plug(1).out_of_service
+    await charger.set_charging_enabled("plug1", True)
+    await charger.stop_charging("plug1")
+    connector = (await charger.get_state()).parts["plug1"].connector
+    assert connector is not None
+    assert connector.charging is False
+
+
+async def test_circontrol_errors_are_neutral(
+    circontrol: tuple[CircontrolSimulator, CircontrolCharger],
+) -> None:
+    """Refused credentials and a charger that ignores commands are told apart."""
+    simulator, charger = circontrol
+    simulator.faults.refuse_commands = True
+    with pytest.raises(ChargerCommandError):
+        await charger.set_charging_enabled("plug1", False)
+    simulator.faults.clear()
+    simulator.faults.status = 401
+    with pytest.raises(ChargerAuthenticationError):
+        await charger.get_state()
