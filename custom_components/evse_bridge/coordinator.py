@@ -149,12 +149,13 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
             LOGGER.info(
                 "%s of charger %s is publishing again", part_id, self.serial_number
             )
-        serial_number = self.charger.state.parts[part_id].serial_number
+        state = self.charger.state
+        serial_number = state.parts[part_id].serial_number
         if self._serial_numbers.get(part_id, serial_number) != serial_number:
             self._update_serial_number(part_id, serial_number)
         self._serial_numbers[part_id] = serial_number
         self.updated_part = part_id
-        self.async_set_updated_data(self.charger.state)
+        self.async_set_updated_data(state)
 
     def _age(self, retained: bool, timestamp: datetime | None) -> float:  # noqa: FBT001
         """Return how old a message's data is.
