@@ -157,9 +157,6 @@ class HomeAssistant:
             "  unit_system: metric",
             "  country: SE",
             "  currency: SEK",
-            "http:",
-            "  server_host: 127.0.0.1",
-            f"  server_port: {self.port}",
             "logger:",
             f"  default: {self.log_level}",
             *(["  logs:"] if self.logs else []),
@@ -168,6 +165,7 @@ class HomeAssistant:
             self.extra_yaml,
         ]
         (self.config_dir / "configuration.yaml").write_text("\n".join(lines) + "\n")
+        self._write_http_settings()
         onboarding = self.config_dir / ".storage" / "onboarding"
         if not onboarding.exists():
             # Everything but the user step is done, so that onboarding does not
@@ -183,6 +181,36 @@ class HomeAssistant:
                     }
                 )
             )
+
+    def _write_http_settings(self) -> None:
+        """Store the HTTP server settings, confirmed.
+
+        Since 2026.10 Home Assistant keeps them in storage: ``http:`` in
+        configuration.yaml becomes a pending change that the UI asks to
+        confirm (a dialog over every page), and falls back to port 8123
+        after five minutes unconfirmed.
+        """
+        settings = {
+            "server_host": ["127.0.0.1"],
+            "server_port": self.port,
+            "cors_allowed_origins": [],
+            "login_attempts_threshold": -1,
+            "ip_ban_enabled": True,
+            "ssl_profile": "modern",
+            "use_x_frame_options": True,
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "error": None,
+            "error_message": None,
+        }
+        document = {
+            "version": 2,
+            "minor_version": 2,
+            "key": "http",
+            "data": {"stable": settings, "pending": None, "yaml_migration_done": True},
+        }
+        storage = self.config_dir / ".storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        (storage / "http").write_text(json.dumps(document))
 
     def write_config_entries(self, entries: list[dict[str, Any]]) -> None:
         """Store config entries, as if they had been added in the UI."""

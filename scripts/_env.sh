@@ -17,7 +17,7 @@ CACHE_DIR=${EVSE_BRIDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/evse-bridge}
 ROOT_DIR=$CACHE_DIR/sid-root
 HOST_VENV=$CACHE_DIR/venv
 # Debian packages the tests and scripts need besides Python.
-APT_PACKAGES=(mosquitto procps)
+APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -93,10 +93,13 @@ build_root() {
 
 build_host_venv() {
   local python=$1
-  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || {
-    log "installing mosquitto"
-    apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null
-  }
+  if [ "$(cat "$HOST_VENV/.stamp" 2>/dev/null)" != "$(requirements_stamp)" ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      log "installing Debian packages: ${APT_PACKAGES[*]}"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null ||
+        log "could not install all of ${APT_PACKAGES[*]}; install them by hand"
+    fi
+  fi
   [ -x "$HOST_VENV/bin/python" ] || "$python" -m venv "$HOST_VENV"
   if [ "$(cat "$HOST_VENV/.stamp" 2>/dev/null)" != "$(requirements_stamp)" ]; then
     log "installing Python packages (requirements_test.txt)"
