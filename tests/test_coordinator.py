@@ -186,3 +186,21 @@ async def test_part_names_and_serials(
     state = hass.states.get(f"sensor.chargestorm_{CBID.lower()}_submeter_energy")
     assert state is not None
     assert state.state == "0.005"
+
+
+async def test_a_failing_listener_does_not_stop_the_others(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An error in one entity's update is logged; the other entities update."""
+    await publish_documented_burst(hass)
+    coordinator = init_integration.runtime_data.coordinator
+
+    def broken() -> None:
+        raise RuntimeError
+
+    coordinator.async_add_listener(broken, "evse1")
+    await publish(hass, "evse1", "em", {"energy": 3105100, "power": 77})
+    assert state(hass, POWER) == "77.0"
+    assert "Error updating an entity of evse1" in caplog.text

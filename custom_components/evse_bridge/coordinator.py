@@ -155,7 +155,26 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
             self._update_serial_number(part_id, serial_number)
         self._serial_numbers[part_id] = serial_number
         self.updated_part = part_id
-        self.async_set_updated_data(state)
+        # async_set_updated_data would also reschedule polling, which a push
+        # coordinator has none of; this is the hot path of every message.
+        self.data = state
+        self.last_update_success = True
+        self.async_update_listeners()
+
+    @override
+    def async_update_listeners(self) -> None:
+        """Call the listeners of the part that changed; all if it is not one part.
+
+        Entities register with their part id as context; listeners without
+        one (the platforms adding new entities) hear every update.
+        """
+        part_id = self.updated_part
+        for update_callback, context in list(self._listeners.values()):
+            if part_id is None or context is None or context == part_id:
+                try:
+                    update_callback()
+                except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
+                    LOGGER.exception("Error updating an entity of %s", part_id)
 
     def _age(self, retained: bool, timestamp: datetime | None) -> float:  # noqa: FBT001
         """Return how old a message's data is.

@@ -46,7 +46,7 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
     ) -> None:
         """Describe the entity and the part's device."""
         coordinator = entry.runtime_data.coordinator
-        super().__init__(coordinator)
+        super().__init__(coordinator, context=part_id)
         self.entity_description = description
         self._part_id = part_id
         serial_number = coordinator.serial_number
