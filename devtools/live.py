@@ -7,6 +7,7 @@ them runs the same Home Assistant the way a user does (``hass -c DIR``).
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 import json
 import os
 from pathlib import Path
@@ -233,7 +234,13 @@ class HomeAssistant:
             [sys.executable, "-m", "homeassistant", "-c", str(self.config_dir)],
             stdout=output if output is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            # Not the project on the path (PYTHONPATH, or the working folder,
+            # which -m adds): its custom_components folder would hide the
+            # configuration's, which links the integrations in.
+            env={
+                key: value for key, value in os.environ.items() if key != "PYTHONPATH"
+            },
+            cwd=self.config_dir,
         )
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
@@ -292,10 +299,13 @@ class HomeAssistant:
         Return an access token, also kept in ``token``.
         """
         client_id = f"{self.url}/"
-        status = {
-            step["step"]: step["done"]
-            for step in self.request("GET", "/api/onboarding")
-        }
+        try:
+            steps = self.request("GET", "/api/onboarding")
+        except urllib.error.HTTPError as err:
+            if err.code != HTTPStatus.NOT_FOUND:
+                raise
+            steps = []  # onboarding is over: Home Assistant no longer serves it
+        status = {step["step"]: step["done"] for step in steps}
         if not status.get("user"):
             code = self.request(
                 "POST",

@@ -167,7 +167,7 @@ async def test_already_configured(
 
 @pytest.mark.usefixtures("mqtt_mock")
 async def test_mqtt_discovery(hass: HomeAssistant) -> None:
-    """A status message on the default topics offers the charger."""
+    """A message on the default topics offers the charger."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN,
         context={"source": SOURCE_MQTT},
@@ -196,7 +196,7 @@ def discovery(topic: str, payload: str = STATUS) -> MqttServiceInfo:
         payload=payload,
         qos=0,
         retain=False,
-        subscribed_topic="CTEK/+/+/status",
+        subscribed_topic="CTEK/+/+/meterinfo",
         timestamp=0,
     )
 

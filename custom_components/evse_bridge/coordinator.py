@@ -142,7 +142,7 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
             self._bad_topics.discard(msg.topic)
             LOGGER.info("Usable messages again on %s", msg.topic)
         part_id = update.part_id
-        age = self._age(msg.retain, update.timestamp)
+        age = self._age(msg.retain, update.timestamp if msg.retain else None)
         self._last_seen[part_id] = time.monotonic() - age
         if part_id in self._stale_parts and age < self.stale_after:
             self._stale_parts.discard(part_id)

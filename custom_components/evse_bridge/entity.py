@@ -79,9 +79,7 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
         whose state or availability changed keeps each message cheap, as
         Home Assistant's own MQTT entities do.
         """
-        updated_part = self.coordinator.updated_part
-        if updated_part is not None and updated_part != self._part_id:
-            return
+        # The coordinator calls only the entities of the part that changed.
         shown = (self.available, self._shown())
         if shown != self._last_shown:
             self._last_shown = shown
@@ -145,7 +143,9 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
         part_ids = coordinator.data.parts if updated is None else (updated,)
         new_entities: list[Entity] = []
         for part_id in part_ids:
-            waiting = pending.setdefault(part_id, list(descriptions))
+            waiting = pending.get(part_id)
+            if waiting is None:
+                waiting = pending[part_id] = list(descriptions)
             if not waiting:
                 continue
             part = coordinator.data.parts[part_id]

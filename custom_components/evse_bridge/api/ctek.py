@@ -69,8 +69,15 @@ class CtekUpdate(NamedTuple):
     """What one message changed."""
 
     part_id: str
-    timestamp: datetime | None
-    """The time stamp the charger put in the payload."""
+    raw_timestamp: object
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """Return the time stamp the charger put in the payload.
+
+        Parsed on demand: only retained messages need it.
+        """
+        return _timestamp(self.raw_timestamp)
 
 
 class CtekState(StrEnum):
@@ -226,9 +233,7 @@ def _decode(payload: str | bytes | bytearray) -> dict[str, Any]:
 
 def _number(value: object) -> float | None:
     """Return a finite number from a JSON value (numbers sent as strings too)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
+    if type(value) is float or type(value) is int:  # the usual case, first
         number = float(value)
     elif isinstance(value, str):
         try:
@@ -351,7 +356,7 @@ class CtekCharger:
         else:
             part = replace(part, serial_number=parse_serial_number(data))
         self._parts[part_id] = part
-        return CtekUpdate(part_id, _timestamp(data.get("timestamp")))
+        return CtekUpdate(part_id, data.get("timestamp"))
 
     def _note_unknown_code(
         self, part_id: str, data: dict[str, Any], connector: ConnectorState

@@ -1,0 +1,1 @@
+"""scripts/bench: EVSE Bridge's performance benchmarks (QUALITY.md section 2)."""

@@ -1,0 +1,1 @@
+"""Custom integrations Home Assistant loads for the benchmarks only."""

@@ -1,0 +1,864 @@
+"""scripts/bench: QUALITY.md section 2 (P1 to P5) against real servers.
+
+Everything runs on 127.0.0.1: one mosquitto broker, Home Assistant processes
+with their own folders under .cache/bench (reused between runs), and the
+simulators. Prints a markdown table and writes bench-results.json in the
+current directory.
+"""
+
+import argparse
+import asyncio
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+import io
+import json
+import math
+from pathlib import Path
+import pstats
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import aiohttp
+
+from bench.homes import (
+    FLOOR,
+    enable_all_entities,
+    entity_registry,
+    home,
+    start_all,
+    yaml_baseline,
+    yaml_sensor_count,
+)
+from bench.tools import (
+    CACHE,
+    EVSES,
+    METERS,
+    POWER_OFFSET,
+    BenchHomeAssistant,
+    CpuWindow,
+    CtekStream,
+    LoopThread,
+    Publisher,
+    TimedCounter,
+    Websocket,
+    cpu_seconds,
+    ctek_entry,
+    cycles,
+    idle_rate,
+    median,
+    merge_entries,
+    mqtt_entry,
+    percentile,
+    rss_mb,
+    topic,
+    ws_command,
+)
+from devtools.live import INTEGRATION, ROOT, Mosquitto, config_entry, free_port
+from simulators.circontrol import MAIN_DEVICE, CircontrolSimulator
+from simulators.mennekes import MennekesSimulator
+
+BASE = "CTEK"
+DRAIN_S = 1.5
+"""How long Home Assistant gets after the last message, within the window."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line options; --quick changes the defaults."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short durations, for a smoke run"
+    )
+    parser.add_argument(
+        "--only",
+        default="p1,p2,p3,p4,p5",
+        help="comma-separated benchmarks to run (default: all)",
+    )
+    parser.add_argument("--messages", type=int, help="P1 messages per measurement")
+    parser.add_argument("--rate", type=float, default=100.0, help="P1/P2 messages/s")
+    parser.add_argument("--rounds", type=int, help="P1 rounds (median reported)")
+    parser.add_argument("--idle-seconds", type=float, help="idle baseline per load")
+    parser.add_argument("--latency-messages", type=int, help="P2 messages")
+    parser.add_argument("--chargers", type=int, default=50, help="P3 chargers")
+    parser.add_argument("--load-seconds", type=float, help="P3 load duration")
+    parser.add_argument("--soak-minutes", type=float, help="P3 soak duration")
+    parser.add_argument("--poll-seconds", type=float, help="P4 healthy window")
+    parser.add_argument("--fail-seconds", type=float, help="P4 failing window")
+    parser.add_argument(
+        "--profile-messages", type=int, help="messages under cProfile per config"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("bench-results.json"), help="results file"
+    )
+    args = parser.parse_args(argv)
+    defaults: dict[str, float] = (
+        {
+            "messages": 600,
+            "rounds": 1,
+            "idle_seconds": 4,
+            "latency_messages": 400,
+            "load_seconds": 20,
+            "soak_minutes": 1,
+            "poll_seconds": 30,
+            "fail_seconds": 45,
+            "profile_messages": 500,
+        }
+        if args.quick
+        else {
+            "messages": 2000,
+            "rounds": 3,
+            "idle_seconds": 8,
+            "latency_messages": 1500,
+            "load_seconds": 60,
+            "soak_minutes": 10,
+            "poll_seconds": 60,
+            "fail_seconds": 120,
+            "profile_messages": 1500,
+        }
+    )
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, type(value)(value))
+    args.only = {item.strip().lower() for item in args.only.split(",")}
+    return args
+
+
+@dataclass
+class Config:
+    """One P1 configuration: a Home Assistant and the charger id it listens to."""
+
+    name: str
+    home: BenchHomeAssistant
+    charger_id: str
+    stream: CtekStream = field(default_factory=CtekStream)
+    per_message_ms: list[float] = field(default_factory=list)
+    entities: int = 0
+    writes_per_message: float = math.nan
+
+    def messages(self, count: int) -> list[tuple[str, str]]:
+        """Return the next ``count`` messages of this configuration's stream."""
+        return [
+            (topic(BASE, self.charger_id, message), message[2])
+            for message in self.stream.mixed(count)
+        ]
+
+
+class Bench:
+    """Runs the benchmarks and collects their figures."""
+
+    def __init__(self, args: argparse.Namespace, stack: ExitStack) -> None:
+        """Start the broker and the publisher."""
+        self.args = args
+        self.stack = stack
+        self.results: dict[str, Any] = {}
+        self.profiles: dict[str, list[str]] = {}
+        self.fleet = Fleet([])
+        self.counters: dict[str, TimedCounter] = {}
+        self.mqtt_port = free_port()
+        broker = Mosquitto(self.mqtt_port, CACHE / "mosquitto").start()
+        stack.callback(broker.stop)
+        self.publisher = Publisher(self.mqtt_port)
+        stack.callback(self.publisher.close)
+
+    def log(self, text: str) -> None:
+        """Tell the user what runs now."""
+        sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {text}\n")
+        sys.stderr.flush()
+
+    # --- P1 and P2 -----------------------------------------------------------
+
+    def p1_p2(self) -> None:
+        """MQTT cost against both baselines, then publish-to-state latency."""
+        with ExitStack() as stack:
+            configs = self._p1_start(stack)
+            self._p1_measure(configs)
+            floor = next(config for config in configs if config.name == "floor")
+            self.results["p1_floor_ha_rss_mb"] = round(rss_mb(floor.home.pid), 1)
+            self._p1_profile(configs)
+            if "p2" in self.args.only:
+                self._p2(configs)
+
+    def _p1_start(self, stack: ExitStack) -> list[Config]:
+        self.log("P1: starting three Home Assistants (YAML, floor, EVSE Bridge)")
+        yaml_home = home("p1-yaml", extra_yaml=yaml_baseline(BASE, "YAML1"))
+        floor_home = home(
+            "p1-floor",
+            components=[FLOOR],
+            extra_yaml=f"bench_floor:\n  topic: {BASE}/FLOOR1/+/+\n",
+        )
+        bridge_home = home("p1-bridge", components=[INTEGRATION])
+        for item in (yaml_home, floor_home):
+            merge_entries(item, [mqtt_entry(self.mqtt_port)])
+        entries = merge_entries(
+            bridge_home,
+            [mqtt_entry(self.mqtt_port), ctek_entry("BRIDGE1"), ctek_entry("ALL1")],
+        )
+        all_entry = next(entry for entry in entries if entry["unique_id"] == "ALL1")
+        registry = [
+            entity
+            for entity in entity_registry(bridge_home)
+            if entity["config_entry_id"] == all_entry["entry_id"]
+        ]
+        configs = [
+            Config("yaml", yaml_home, "YAML1"),
+            Config("floor", floor_home, "FLOOR1"),
+            Config("bridge", bridge_home, "BRIDGE1"),
+            Config("bridge_all", bridge_home, "ALL1"),
+        ]
+        start_all(stack, [yaml_home, floor_home, bridge_home])
+        if not registry or any(entity["disabled_by"] for entity in registry):
+            self.log("P1: enabling every entity of the ALL1 charger (one restart)")
+            self._warm_up(configs)
+            bridge_home.stop()
+            enable_all_entities(bridge_home, all_entry["entry_id"])
+            bridge_home.start()
+        self._warm_up(configs)
+        states = bridge_home.states()
+        for config in configs:
+            if config.name == "yaml":
+                config.entities = yaml_sensor_count()
+            elif config.name != "floor":
+                marker = f"_{config.charger_id.lower()}_"
+                config.entities = sum(marker in entity_id for entity_id in states)
+        return configs
+
+    def _warm_up(self, configs: list[Config]) -> None:
+        """Publish a few of each message, so that every entity exists."""
+        for config in configs:
+            # Lower meter totals than the measured stream, which follows.
+            stream = CtekStream(seed=1, start_wh=1_000_000)
+            messages = [
+                (topic(BASE, config.charger_id, message), message[2])
+                for message in stream.mixed(40)
+            ]
+            self.publisher.run(messages, 400)
+        time.sleep(3)
+
+    def _p1_measure(self, configs: list[Config]) -> None:
+        args = self.args
+        for round_number in range(args.rounds):
+            order = configs[round_number:] + configs[:round_number]
+            for config in order:
+                messages = config.messages(args.messages)
+                pid = config.home.pid
+                idle = idle_rate(pid, args.idle_seconds)
+                before, start = cpu_seconds(pid), time.monotonic()
+                self.publisher.run(messages, args.rate)
+                time.sleep(DRAIN_S)
+                window = CpuWindow(
+                    idle, cpu_seconds(pid) - before, time.monotonic() - start
+                )
+                per_message = 1000 * window.net_s / len(messages)
+                config.per_message_ms.append(per_message)
+                self.log(
+                    f"P1 round {round_number + 1}/{args.rounds} {config.name}: "
+                    f"{per_message:.3f} ms/message (idle {1000 * idle:.1f} ms/s)"
+                )
+        by_name = {config.name: config for config in configs}
+        ms = {name: median(config.per_message_ms) for name, config in by_name.items()}
+        results = self.results
+        results["p1_messages"] = args.messages
+        results["p1_rate"] = args.rate
+        results["p1_rounds"] = args.rounds
+        for name, config in by_name.items():
+            results[f"p1_{name}_ms"] = round(ms[name], 4)
+            results[f"p1_{name}_ms_rounds"] = [
+                round(value, 4) for value in config.per_message_ms
+            ]
+            results[f"p1_{name}_entities"] = config.entities
+        for name, suffix in (("bridge", ""), ("bridge_all", "_all")):
+            results[f"p1_ratio_yaml{suffix}"] = round(ms[name] / ms["yaml"], 3)
+            results[f"p1_ratio_floor{suffix}"] = round(ms[name] / ms["floor"], 3)
+
+    def _p1_profile(self, configs: list[Config]) -> None:
+        """Profile each configuration's Home Assistant under the P1 stream."""
+        count = self.args.profile_messages
+        for config in configs:
+            self.log(f"P1: profiling {config.name} ({count} messages)")
+            path = config.home.config_dir / f"bench-{config.name}.prof"
+            path.unlink(missing_ok=True)
+            messages = config.messages(count)
+            config.home.call_service("bench_probe", "start", {})
+            before = cpu_seconds(config.home.pid)
+            self.publisher.run(messages, self.args.rate)
+            time.sleep(DRAIN_S)
+            config.home.call_service("bench_probe", "stop", {"path": str(path)})
+            cpu = cpu_seconds(config.home.pid) - before
+            stats = pstats.Stats(str(path), stream=io.StringIO())
+            writes = _calls(stats, "helpers/entity.py", "_async_write_ha_state")
+            config.writes_per_message = writes / count
+            self.results[f"p1_{config.name}_state_writes_per_message"] = round(
+                config.writes_per_message, 2
+            )
+            if config.name.startswith("bridge"):
+                callback = _cumulative(
+                    stats, "evse_bridge/coordinator.py", "_message_received"
+                )
+                self.results[f"p1_{config.name}_callback_cpu_share"] = round(
+                    callback / cpu, 3
+                )
+                self.results[f"p1_{config.name}_callback_ms"] = round(
+                    1000 * callback / count, 4
+                )
+                self.profiles[config.name] = _top(stats, 20)
+
+    def _p2(self, configs: list[Config]) -> None:
+        args = self.args
+        for config in configs:
+            if config.name not in {"bridge", "yaml"}:
+                continue
+            self.log(f"P2: latency of {config.name} ({args.latency_messages} messages)")
+            entity_id = (
+                "sensor.mainmeter_power"
+                if config.name == "yaml"
+                else f"sensor.chargestorm_{config.charger_id.lower()}_main_meter_power"
+            )
+            latencies, lost = asyncio.run(
+                self._latency(config, entity_id, config.messages(args.latency_messages))
+            )
+            prefix = "p2" if config.name == "bridge" else "p2_yaml"
+            self.results[f"{prefix}_p50_ms"] = round(
+                1000 * percentile(latencies, 0.5), 2
+            )
+            self.results[f"{prefix}_p99_ms"] = round(
+                1000 * percentile(latencies, 0.99), 2
+            )
+            self.results[f"{prefix}_samples"] = len(latencies)
+            self.results[f"{prefix}_lost"] = lost
+
+    async def _latency(
+        self, config: Config, entity_id: str, messages: list[tuple[str, str]]
+    ) -> tuple[list[float], int]:
+        """Publish at the P2 rate; time each main meter power until its state."""
+        home_assistant = config.home
+        assert home_assistant.token is not None  # noqa: S101 - started
+        sent: dict[int, float] = {}
+        received: dict[int, float] = {}
+        async with (
+            aiohttp.ClientSession() as session,
+            Websocket(session, home_assistant.ws_url(), home_assistant.token) as ws,
+        ):
+            await ws.command({"type": "subscribe_entities", "entity_ids": [entity_id]})
+
+            async def read() -> None:
+                while True:
+                    message = await ws.events()
+                    change = message.get("event", {}).get("c", {}).get(entity_id)
+                    if change and "s" in change.get("+", {}):
+                        now = time.monotonic()
+                        try:
+                            value = float(change["+"]["s"])
+                        except ValueError:
+                            continue
+                        received.setdefault(round(value - POWER_OFFSET), now)
+
+            reader = asyncio.create_task(read())
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            for index, (topic_, payload) in enumerate(messages):
+                if "/mainMeter/em" in topic_:
+                    sequence = round(json.loads(payload)["power"] - POWER_OFFSET)
+                    sent[sequence] = time.monotonic()
+                self.publisher.publish(topic_, payload)
+                await asyncio.sleep(
+                    max(0.0, start + (index + 1) / self.args.rate - loop.time())
+                )
+            await asyncio.sleep(2)
+            reader.cancel()
+        latencies = [received[key] - sent[key] for key in sent if key in received]
+        return latencies, len(sent) - len(latencies)
+
+    # --- P3 ----------------------------------------------------------------
+
+    def p3_start(self, stack: ExitStack) -> tuple[BenchHomeAssistant, list[str]]:
+        """Start a Home Assistant with ``--chargers`` CTEK chargers."""
+        chargers = [f"SC{number:02d}" for number in range(1, self.args.chargers + 1)]
+        self.log(f"P3: starting Home Assistant with {len(chargers)} chargers")
+        scale = home("p3-scale", components=[INTEGRATION])
+        merge_entries(scale, [mqtt_entry(self.mqtt_port), *map(ctek_entry, chargers)])
+        start_all(stack, [scale])
+        return scale, chargers
+
+    def p3(self, scale: BenchHomeAssistant, chargers: list[str]) -> None:
+        """Load, responsiveness, lost messages, memory; then the soak."""
+        args = self.args
+        fleet = self.fleet = Fleet(chargers)
+        for _ in range(3):
+            self.publisher.run(fleet.report(), 1000)
+        self._wait_for_entities(scale, fleet)
+        pid = scale.pid
+        rss_before = rss_mb(pid)
+        idle = idle_rate(pid, args.idle_seconds)
+        self.log(
+            f"P3: {len(chargers)} chargers report every second "
+            f"for {args.load_seconds:.0f} s"
+        )
+        api_latencies: list[float] = []
+        stop = threading.Event()
+        prober = threading.Thread(
+            target=_probe_api, args=(scale, api_latencies, stop), daemon=True
+        )
+        before, start = cpu_seconds(pid), time.monotonic()
+        prober.start()
+        messages = 0
+        while time.monotonic() - start < args.load_seconds:
+            report = fleet.report()
+            messages += len(report)
+            self.publisher.run(report, len(report))
+        stop.set()
+        prober.join(timeout=35)
+        time.sleep(DRAIN_S)
+        window = CpuWindow(idle, cpu_seconds(pid) - before, time.monotonic() - start)
+        time.sleep(2)
+        lost = fleet.lost(scale.states())
+        rss_after = rss_mb(pid)
+        floor_rss = self.results.get("p1_floor_ha_rss_mb")
+        results = self.results
+        results.update(
+            p3_chargers=len(chargers),
+            p3_messages=messages,
+            p3_messages_per_s=round(messages / window.wall_s, 1),
+            p3_lost_messages=lost,
+            p3_ha_cpu_percent=round(100 * window.net_s / window.wall_s, 1),
+            p3_ms_per_message=round(1000 * window.net_s / messages, 4),
+            p3_api_p50_ms=round(1000 * percentile(api_latencies, 0.5), 1),
+            p3_api_max_ms=round(1000 * max(api_latencies, default=math.nan), 1),
+            p3_rss_mb=round(rss_after, 1),
+            p3_rss_load_growth_mb=round(rss_after - rss_before, 1),
+        )
+        if floor_rss is not None:
+            results["p3_rss_per_charger_mb"] = round(
+                (rss_after - floor_rss) / len(chargers), 2
+            )
+        self._p3_share(scale, fleet)
+
+    def _wait_for_entities(self, scale: BenchHomeAssistant, fleet: Fleet) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            states = scale.states()
+            if all(entity in states for entity in fleet.power_entities()):
+                return
+            self.publisher.run(fleet.report(), 1000)
+            time.sleep(2)
+        msg = "P3: the chargers' entities did not appear within 120 s"
+        raise TimeoutError(msg)
+
+    def _p3_share(self, scale: BenchHomeAssistant, fleet: Fleet) -> None:
+        """Profile a short load: the integration's share of Home Assistant's CPU."""
+        seconds = max(5, round(self.args.load_seconds / 4))
+        path = scale.config_dir / "bench-scale.prof"
+        path.unlink(missing_ok=True)
+        scale.call_service("bench_probe", "start", {})
+        before = cpu_seconds(scale.pid)
+        for _ in range(seconds):
+            report = fleet.report()
+            self.publisher.run(report, len(report))
+        time.sleep(DRAIN_S)
+        scale.call_service("bench_probe", "stop", {"path": str(path)})
+        cpu = cpu_seconds(scale.pid) - before
+        stats = pstats.Stats(str(path), stream=io.StringIO())
+        callback = _cumulative(stats, "evse_bridge/coordinator.py", "_message_received")
+        self.results["p3_integration_cpu_share"] = round(callback / cpu, 3)
+
+    def p3_soak(self, scale: BenchHomeAssistant, chargers: list[str]) -> None:
+        """Keep the chargers reporting; sample Home Assistant's memory."""
+        fleet = self.fleet
+        minutes = self.args.soak_minutes
+        self.log(f"P3: soak, {minutes:g} minutes")
+        samples: list[tuple[float, float]] = []
+        start = time.monotonic()
+        last_sample = -math.inf
+        while time.monotonic() - start < 60 * minutes:
+            now = time.monotonic()
+            if now - last_sample >= 10:  # noqa: PLR2004 - seconds between samples
+                samples.append((now - start, rss_mb(scale.pid)))
+                last_sample = now
+            report = fleet.report()
+            self.publisher.run(report, len(report))
+        samples.append((time.monotonic() - start, rss_mb(scale.pid)))
+        time.sleep(3)
+        first = median([rss for _, rss in samples[:3]])
+        last = median([rss for _, rss in samples[-3:]])
+        self.results.update(
+            p3_soak_minutes=minutes,
+            p3_rss_growth_mb=round(last - first, 1),
+            p3_rss_samples_mb=[round(rss, 1) for _, rss in samples],
+            p3_soak_lost_messages=fleet.lost(scale.states()),
+        )
+
+    # --- P4 and P5 -----------------------------------------------------------
+
+    def p4_p5_start(
+        self, stack: ExitStack
+    ) -> tuple[BenchHomeAssistant, CircontrolSimulator, MennekesSimulator]:
+        """Start the HTTP simulators and Home Assistant with three chargers."""
+        loop = LoopThread()
+        stack.callback(loop.close)
+        circontrol = CircontrolSimulator(plugged_in=True)
+        mennekes = MennekesSimulator(dev_key="1234")
+
+        async def start() -> None:
+            await circontrol.start()
+            circontrol.start_ticking(1.0)
+            await mennekes.start()
+            mennekes.plug_in()
+            mennekes.start_ticking(1.0)
+
+        async def stop() -> None:
+            await circontrol.close()
+            await mennekes.stop()
+
+        loop.run(start())
+        stack.callback(lambda: loop.run(stop()))
+        self.counters = {"circontrol": TimedCounter(), "mennekes": TimedCounter()}
+        circontrol.requests = self.counters["circontrol"]
+        mennekes.requests = self.counters["mennekes"]
+        polled = home("p45-polled", components=[INTEGRATION])
+        merge_entries(
+            polled,
+            [
+                mqtt_entry(self.mqtt_port),
+                ctek_entry("P5CB1"),
+                config_entry(
+                    "evse_bridge",
+                    f"CirCarLife {MAIN_DEVICE[-8:]}",
+                    {
+                        "vendor": "circontrol",
+                        "host": "127.0.0.1",
+                        "port": circontrol.port,
+                    },
+                    unique_id=MAIN_DEVICE,
+                    options={"poll_interval": CIRCONTROL_POLL_S},
+                ),
+                config_entry(
+                    "evse_bridge",
+                    "AMTRON 1234567890",
+                    {
+                        "vendor": "mennekes",
+                        "host": "127.0.0.1",
+                        "port": mennekes.port,
+                        "pin": "1234",
+                    },
+                    unique_id="1234567890",
+                    options={"poll_interval": MENNEKES_POLL_S},
+                ),
+            ],
+        )
+        self.log("P5: starting Home Assistant with CTEK, Circontrol and Mennekes")
+        start_all(stack, [polled])
+        return polled, circontrol, mennekes
+
+    def p5(self, polled: BenchHomeAssistant) -> None:
+        """Measure what EVSE Bridge adds to start-up, as Home Assistant timed it."""
+        timings = {
+            item["domain"]: item["seconds"]
+            for item in asyncio.run(
+                ws_command(polled, {"type": "integration/setup_info"})
+            )
+        }
+        self.results["p5_setup_ms"] = round(
+            1000 * timings.get("evse_bridge", math.nan), 1
+        )
+        self.results["p5_mqtt_setup_ms"] = round(
+            1000 * timings.get("mqtt", math.nan), 1
+        )
+        self.results["p5_chargers"] = 3
+
+    def p4(self, circontrol: CircontrolSimulator, mennekes: MennekesSimulator) -> None:
+        """Count requests per poll cycle, then the request rate while boxes fail."""
+        args = self.args
+        simulators: dict[str, tuple[Any, TimedCounter]] = {
+            "circontrol": (circontrol, self.counters["circontrol"]),
+            "mennekes": (mennekes, self.counters["mennekes"]),
+        }
+        time.sleep(1)
+        healthy_start = time.monotonic()
+        time.sleep(args.poll_seconds)
+        failing_start = time.monotonic()
+        for simulator, _ in simulators.values():
+            simulator.faults.status = 500
+        time.sleep(args.fail_seconds)
+        failing_end = time.monotonic()
+        for simulator, _ in simulators.values():
+            simulator.faults.clear()
+        per_cycle: dict[str, float] = {}
+        for name, (_, counter) in simulators.items():
+            healthy = counter.between(healthy_start, failing_start)
+            failing = counter.between(failing_start, failing_end)
+            count = cycles([moment for moment, _ in healthy])
+            per_cycle[name] = round(len(healthy) / count, 2) if count else math.nan
+            self.results[f"p4_{name}_requests_per_cycle"] = per_cycle[name]
+            self.results[f"p4_{name}_requests_per_min_healthy"] = round(
+                60 * len(healthy) / args.poll_seconds, 1
+            )
+            self.results[f"p4_{name}_requests_per_min_failing"] = round(
+                60 * len(failing) / args.fail_seconds, 1
+            )
+            self.results[f"p4_{name}_requests_by_endpoint"] = dict(
+                sorted(
+                    {
+                        key: sum(1 for _, other in healthy if other == key)
+                        for _, key in healthy
+                    }.items()
+                )
+            )
+        self.results["p4_requests_per_cycle"] = per_cycle
+        self.results["p4_mennekes_max_in_flight"] = mennekes.max_in_flight
+        self.results["p4_poll_intervals_s"] = {
+            "circontrol": CIRCONTROL_POLL_S,
+            "mennekes": MENNEKES_POLL_S,
+        }
+
+
+CIRCONTROL_POLL_S = 5
+MENNEKES_POLL_S = 15
+
+
+class Fleet:
+    """Simulated chargers that report once a second; remembers what they sent."""
+
+    def __init__(self, chargers: list[str], seed: int = 0) -> None:
+        """One deterministic stream per charger."""
+        self.streams = {
+            charger: CtekStream(seed=seed + number)
+            for number, charger in enumerate(chargers)
+        }
+        self.power: dict[tuple[str, str], float] = {}
+        self.status: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def report(self) -> list[tuple[str, str]]:
+        """Return one report of every charger: each meter's em, each EVSE's status."""
+        messages = []
+        for charger, stream in self.streams.items():
+            for part in METERS:
+                message, power = stream.em(part)
+                self.power[charger, part] = power
+                messages.append((topic(BASE, charger, message), message[2]))
+            for part in EVSES:
+                message, status = stream.status(part)
+                self.status[charger, part] = status
+                messages.append((topic(BASE, charger, message), message[2]))
+        return messages
+
+    @staticmethod
+    def entity(charger: str, part: str, key: str) -> str:
+        """Return the entity id of a part's sensor."""
+        slug = "main_meter" if part == "mainMeter" else f"evse_{part[4:]}"
+        return f"sensor.chargestorm_{charger.lower()}_{slug}_{key}"
+
+    def power_entities(self) -> list[str]:
+        """Return every meter's power sensor."""
+        return [
+            self.entity(charger, part, "power")
+            for charger in self.streams
+            for part in METERS
+        ]
+
+    def lost(self, states: dict[str, dict[str, Any]]) -> int:
+        """Return how many sensors do not show the last value sent."""
+        lost = 0
+        for (charger, part), power in self.power.items():
+            state = states.get(self.entity(charger, part, "power"), {}).get("state")
+            lost += not _equal(state, power)
+        for (charger, part), (code, assigned) in self.status.items():
+            state = states.get(self.entity(charger, part, "ctek_state"), {})
+            offered = states.get(self.entity(charger, part, "offered_current"), {})
+            lost += state.get("state") != code.lower()
+            lost += not _equal(offered.get("state"), assigned)
+        return lost
+
+
+def _equal(state: object, value: float) -> bool:
+    try:
+        return math.isclose(float(str(state)), value, abs_tol=1e-6)
+    except ValueError:
+        return False
+
+
+def _probe_api(
+    home_assistant: BenchHomeAssistant, latencies: list[float], stop: threading.Event
+) -> None:
+    """Time GET /api/ twice a second until stopped: is Home Assistant responsive."""
+    while not stop.is_set():
+        start = time.monotonic()
+        home_assistant.request("GET", "/api/")
+        latencies.append(time.monotonic() - start)
+        stop.wait(0.5)
+
+
+type StatsKey = tuple[str, int, str]
+
+
+def _entries(stats: pstats.Stats) -> dict[StatsKey, tuple[int, int, float, float]]:
+    raw: dict[StatsKey, tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    return {key: value[:4] for key, value in raw.items()}
+
+
+def _calls(stats: pstats.Stats, file_suffix: str, function: str) -> int:
+    return sum(
+        value[1]
+        for (file, _, name), value in _entries(stats).items()
+        if file.endswith(file_suffix) and name == function
+    )
+
+
+def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
+    return sum(
+        value[3]
+        for (file, _, name), value in _entries(stats).items()
+        if file.endswith(file_suffix) and name == function
+    )
+
+
+def _where(file: str, line: int, function: str) -> str:
+    for marker in ("site-packages/", "/custom_components/", str(ROOT) + "/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{file}:{line}({function})"
+
+
+def _top(stats: pstats.Stats, count: int) -> list[str]:
+    """Return the top entries by own time and by cumulative time."""
+    entries = _entries(stats)
+    lines = ["by own time:  ncalls  tottime  cumtime  function"]
+    for key, (_, calls, own, cumulative) in sorted(
+        entries.items(), key=lambda item: -item[1][2]
+    )[:count]:
+        lines.append(f"  {calls:8d} {own:8.3f} {cumulative:8.3f}  {_where(*key)}")
+    lines.append("by cumulative time:  ncalls  tottime  cumtime  function")
+    for key, (_, calls, own, cumulative) in sorted(
+        entries.items(), key=lambda item: -item[1][3]
+    )[:count]:
+        lines.append(f"  {calls:8d} {own:8.3f} {cumulative:8.3f}  {_where(*key)}")
+    return lines
+
+
+# --- Report --------------------------------------------------------------------
+
+ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("P1", "YAML sensors, ms HA CPU/message", "p1_yaml_ms", ""),
+    ("P1", "floor (parse only), ms/message", "p1_floor_ms", ""),
+    ("P1", "EVSE Bridge defaults, ms/message", "p1_bridge_ms", ""),
+    ("P1", "EVSE Bridge all entities, ms/message", "p1_bridge_all_ms", ""),
+    ("P1", "defaults / YAML", "p1_ratio_yaml", "<= 0.7"),
+    ("P1", "defaults / floor", "p1_ratio_floor", "<= 1.2"),
+    ("P1", "all entities / YAML", "p1_ratio_yaml_all", "<= 0.7"),
+    ("P1", "all entities / floor", "p1_ratio_floor_all", "<= 1.2"),
+    ("P1", "entities: YAML / defaults / all", "p1_entities", ""),
+    ("P1", "state writes/message: YAML / defaults / all", "p1_writes", ""),
+    ("P2", "publish to state p50, ms", "p2_p50_ms", ""),
+    ("P2", "publish to state p99, ms", "p2_p99_ms", "< 50"),
+    ("P2", "YAML sensors p50 / p99, ms", "p2_yaml", ""),
+    ("P3", "chargers (meters)", "p3_chargers", "50"),
+    ("P3", "messages/s during the load", "p3_messages_per_s", ""),
+    ("P3", "lost (final state != last sent)", "p3_lost_messages", "0"),
+    ("P3", "HA CPU during the load, % of a core", "p3_ha_cpu_percent", ""),
+    ("P3", "EVSE Bridge callback share of HA CPU", "p3_integration_cpu_share", ""),
+    ("P3", "GET /api/ under load p50 / max, ms", "p3_api", ""),
+    ("P3", "HA RSS, MB / per charger vs floor HA", "p3_rss", ""),
+    ("P3", "RSS growth over the soak, MB", "p3_rss_growth_mb", "~0"),
+    ("P4", "Circontrol requests/poll cycle", "p4_circontrol_requests_per_cycle", "2"),
+    ("P4", "Mennekes requests/poll cycle", "p4_mennekes_requests_per_cycle", "1"),
+    ("P4", "Circontrol requests/min healthy / failing", "p4_circontrol_rate", "drops"),
+    ("P4", "Mennekes requests/min healthy / failing", "p4_mennekes_rate", "drops"),
+    ("P5", "EVSE Bridge setup, 3 chargers, ms", "p5_setup_ms", ""),
+)
+
+
+def _value(results: dict[str, Any], key: str) -> str:
+    def get(name: str) -> str:
+        value = results.get(name)
+        return "-" if value is None else str(value)
+
+    combined = {
+        "p1_entities": (
+            "p1_yaml_entities",
+            "p1_bridge_entities",
+            "p1_bridge_all_entities",
+        ),
+        "p1_writes": (
+            "p1_yaml_state_writes_per_message",
+            "p1_bridge_state_writes_per_message",
+            "p1_bridge_all_state_writes_per_message",
+        ),
+        "p2_yaml": ("p2_yaml_p50_ms", "p2_yaml_p99_ms"),
+        "p3_api": ("p3_api_p50_ms", "p3_api_max_ms"),
+        "p3_rss": ("p3_rss_mb", "p3_rss_per_charger_mb"),
+        "p4_circontrol_rate": (
+            "p4_circontrol_requests_per_min_healthy",
+            "p4_circontrol_requests_per_min_failing",
+        ),
+        "p4_mennekes_rate": (
+            "p4_mennekes_requests_per_min_healthy",
+            "p4_mennekes_requests_per_min_failing",
+        ),
+    }
+    if key in combined:
+        return " / ".join(get(name) for name in combined[key])
+    return get(key)
+
+
+def table(results: dict[str, Any]) -> str:
+    """Return the results as a markdown table."""
+    lines = ["| | Figure | Value | Target |", "|---|---|---|---|"]
+    lines.extend(
+        f"| {bench} | {label} | {_value(results, key)} | {target} |"
+        for bench, label, key, target in ROWS
+        if bench.lower() in results.get("benchmarks", [])
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
+    """Run the selected benchmarks; return the figures."""
+    bench = Bench(args, stack)
+    bench.results["benchmarks"] = sorted(args.only)
+    if args.only & {"p1", "p2"}:
+        bench.p1_p2()
+    polled_stack = stack.enter_context(ExitStack())
+    p4_thread: threading.Thread | None = None
+    if args.only & {"p4", "p5"}:
+        polled, circontrol, mennekes = bench.p4_p5_start(polled_stack)
+        if "p5" in args.only:
+            bench.p5(polled)
+        if "p4" in args.only:
+            bench.log("P4: counting poll requests (in the background)")
+            p4_thread = threading.Thread(
+                target=bench.p4, args=(circontrol, mennekes), daemon=True
+            )
+            p4_thread.start()
+    if "p3" in args.only:
+        with ExitStack() as p3_stack:
+            scale, chargers = bench.p3_start(p3_stack)
+            bench.p3(scale, chargers)
+            bench.p3_soak(scale, chargers)
+    if p4_thread is not None:
+        p4_thread.join(timeout=args.poll_seconds + args.fail_seconds + 60)
+    polled_stack.close()
+    bench.results["profiles"] = bench.profiles
+    return bench.results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks, print the table, write the results file."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    args = parse_args(argv)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with ExitStack() as stack:
+        results = run(args, stack)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    out = sys.stdout
+    for name, lines in results["profiles"].items():
+        out.write(f"\ncProfile of the {name} configuration under the P1 stream:\n")
+        out.write("\n".join(lines) + "\n")
+    out.write(f"\n{table(results)}\n")
+    out.write(
+        f"\nWritten to {args.output.resolve()} in {results['duration_s']:.0f} s\n"
+    )
