@@ -304,7 +304,8 @@ class HomeAssistant:
         except urllib.error.HTTPError as err:
             if err.code != HTTPStatus.NOT_FOUND:
                 raise
-            steps = []  # onboarding is over: Home Assistant no longer serves it
+            # Onboarding is over: Home Assistant no longer serves it.
+            steps = [{"step": "user", "done": True}]
         status = {step["step"]: step["done"] for step in steps}
         if not status.get("user"):
             code = self.request(
