@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.model import ConnectorState, Part
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeEntity, async_add_part_entities
 
@@ -66,12 +66,7 @@ async def async_setup_entry(
 ) -> None:
     """Add binary sensors for each connector as it appears."""
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        BINARY_SENSORS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        lambda part_id, description: EvseBridgeBinarySensor(
-            entry=entry, part_id=part_id, description=description
-        ),
+        entry, async_add_entities, BINARY_SENSORS_BY_VENDOR, EvseBridgeBinarySensor
     )
 
 

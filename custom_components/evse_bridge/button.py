@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.chargers import PolledCharger
 from .api.model import Part
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
@@ -51,12 +51,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the session buttons of each connector."""
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        BUTTONS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        lambda part_id, description: EvseBridgeButton(
-            entry=entry, part_id=part_id, description=description
-        ),
+        entry, async_add_entities, BUTTONS_BY_VENDOR, EvseBridgeButton
     )
 
 

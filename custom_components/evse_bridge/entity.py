@@ -1,6 +1,6 @@
 """Base entity and dynamic entity creation for EVSE Bridge."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, cast, override
 
 from homeassistant.core import callback
@@ -11,7 +11,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api.chargers import PolledCharger
 from .api.model import Part
-from .const import DOMAIN
+from .const import CONF_VENDOR, DOMAIN, Vendor
 from .coordinator import CtekCoordinator, EvseBridgeConfigEntry, PolledCoordinator
 from .helpers import async_run_command
 
@@ -122,11 +122,20 @@ def part_device_info(entry: EvseBridgeConfigEntry, part_id: str) -> DeviceInfo:
     )
 
 
+class PartEntityFactory[DescriptionT](Protocol):
+    """Creates the entity of one description for one part."""
+
+    def __call__(
+        self, *, entry: EvseBridgeConfigEntry, part_id: str, description: DescriptionT
+    ) -> Entity:
+        """Return the entity."""
+
+
 def async_add_part_entities[DescriptionT: PartEntityDescription](
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    descriptions: Iterable[DescriptionT],
-    entity_factory: Callable[[str, DescriptionT], Entity],
+    descriptions_by_vendor: Mapping[Vendor, Iterable[DescriptionT]],
+    entity_factory: PartEntityFactory[DescriptionT],
 ) -> None:
     """Add each part's entities once the part has the data for them.
 
@@ -134,7 +143,9 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
     part has never sent gets no entity until it does.
     """
     coordinator = entry.runtime_data.coordinator
-    descriptions = tuple(descriptions)
+    descriptions = tuple(
+        descriptions_by_vendor.get(Vendor(entry.data[CONF_VENDOR]), ())
+    )
     pending: dict[str, list[DescriptionT]] = {}
 
     @callback
@@ -154,7 +165,11 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
             ]
             for description in ready:
                 waiting.remove(description)
-                new_entities.append(entity_factory(part_id, description))
+                new_entities.append(
+                    entity_factory(
+                        entry=entry, part_id=part_id, description=description
+                    )
+                )
         if new_entities:
             async_add_entities(new_entities)
 

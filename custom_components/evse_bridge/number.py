@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.chargers import PolledCharger
 from .api.model import ConnectorState, Part
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
@@ -61,12 +61,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the current limit of each connector."""
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        NUMBERS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        lambda part_id, description: EvseBridgeNumber(
-            entry=entry, part_id=part_id, description=description
-        ),
+        entry, async_add_entities, NUMBERS_BY_VENDOR, EvseBridgeNumber
     )
 
 

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.chargers import MENNEKES_MODES, PolledCharger
 from .api.model import ConnectorState, Part
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 from .switch import mennekes
@@ -49,12 +49,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the selects of each connector."""
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        SELECTS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        lambda part_id, description: EvseBridgeSelect(
-            entry=entry, part_id=part_id, description=description
-        ),
+        entry, async_add_entities, SELECTS_BY_VENDOR, EvseBridgeSelect
     )
 
 

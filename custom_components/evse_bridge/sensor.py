@@ -30,7 +30,7 @@ from .api.circontrol import CircontrolPlugState
 from .api.ctek import CtekState
 from .api.energy import EnergyGuard
 from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeEntity, async_add_part_entities
 
@@ -246,22 +246,23 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add sensors for each part as it appears."""
-
-    def create(
-        part_id: str, description: EvseBridgeSensorEntityDescription
-    ) -> SensorEntity:
-        if description.state_class is SensorStateClass.TOTAL_INCREASING:
-            return EvseBridgeEnergySensor(
-                entry=entry, part_id=part_id, description=description
-            )
-        return EvseBridgeSensor(entry=entry, part_id=part_id, description=description)
-
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        SENSORS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        create,
+        entry, async_add_entities, SENSORS_BY_VENDOR, _create_sensor
     )
+
+
+def _create_sensor(
+    *,
+    entry: EvseBridgeConfigEntry,
+    part_id: str,
+    description: EvseBridgeSensorEntityDescription,
+) -> SensorEntity:
+    """Create a sensor; lifetime energy gets the guard against false readings."""
+    if description.state_class is SensorStateClass.TOTAL_INCREASING:
+        return EvseBridgeEnergySensor(
+            entry=entry, part_id=part_id, description=description
+        )
+    return EvseBridgeSensor(entry=entry, part_id=part_id, description=description)
 
 
 class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.chargers import MennekesCharger, PolledCharger
 from .api.model import ConnectorState, Part
-from .const import CONF_VENDOR, Vendor
+from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
@@ -64,12 +64,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the switches of each connector."""
     async_add_part_entities(
-        entry,
-        async_add_entities,
-        SWITCHES_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])],
-        lambda part_id, description: EvseBridgeSwitch(
-            entry=entry, part_id=part_id, description=description
-        ),
+        entry, async_add_entities, SWITCHES_BY_VENDOR, EvseBridgeSwitch
     )
 
 
