@@ -27,6 +27,7 @@ from .mennekes import (
     MennekesDevInfo,
     MennekesDevMode,
     MennekesError,
+    build_charger_info,
 )
 from .model import ChargerInfo, ChargerState
 
@@ -175,22 +176,26 @@ class MennekesCharger:
             MennekesError,
         )
 
+    def _keep(self, dev_info: MennekesDevInfo) -> MennekesDevInfo:
+        """Remember the latest DevInfo, read or returned by a command."""
+        self._dev_info, self._dev_info_read_at = dev_info, time.monotonic()
+        return dev_info
+
     async def get_info(self) -> ChargerInfo:
-        """Return the box's identity."""
+        """Return the box's identity; the first poll reuses this DevInfo."""
         with self._errors():
-            return await self.client.get_info()
+            return build_charger_info(self._keep(await self.client.get_dev_info()))
 
     async def get_state(self) -> ChargerState:
         """Return the connector's state (one request, two when DevInfo is due)."""
         with self._errors():
-            now = time.monotonic()
+            dev_info = self._dev_info
             if (
-                self._dev_info is None
-                or now - self._dev_info_read_at > DEV_INFO_MAX_AGE_S
+                dev_info is None
+                or time.monotonic() - self._dev_info_read_at > DEV_INFO_MAX_AGE_S
             ):
-                self._dev_info = await self.client.get_dev_info()
-                self._dev_info_read_at = now
-            return await self.client.get_state(dev_info=self._dev_info)
+                dev_info = self._keep(await self.client.get_dev_info())
+            return await self.client.get_state(dev_info=dev_info)
 
     async def set_current_limit(self, part_id: str, amps: int) -> None:
         """Set RemoteCurr, not persisted (frequent changes wear the flash)."""
@@ -218,14 +223,12 @@ class MennekesCharger:
     async def set_operating_mode(self, mode: str) -> None:
         """Switch between remote, home_manager and time control."""
         with self._errors():
-            self._dev_info = await self.client.set_operating_mode(MENNEKES_MODES[mode])
-            self._dev_info_read_at = time.monotonic()
+            self._keep(await self.client.set_operating_mode(MENNEKES_MODES[mode]))
 
     async def set_auto_start(self, enabled: bool) -> None:  # noqa: FBT001
         """Turn starting on plug-in on or off."""
         with self._errors():
-            self._dev_info = await self.client.set_auto_start(enabled)
-            self._dev_info_read_at = time.monotonic()
+            self._keep(await self.client.set_auto_start(enabled))
 
 
 MENNEKES_MODES: Final = {
