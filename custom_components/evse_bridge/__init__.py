@@ -14,6 +14,7 @@ from .coordinator import (
     EvseBridgeRuntimeData,
     PolledCoordinator,
 )
+from .energy import async_remove_energy
 from .helpers import create_polled_charger
 
 _READ_ONLY = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -77,6 +78,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvseBridgeConfigEntry) 
     return await hass.config_entries.async_unload_platforms(
         entry, PLATFORMS_BY_VENDOR[Vendor(entry.data[CONF_VENDOR])]
     )
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EvseBridgeConfigEntry) -> None:
+    """Delete what the entry stored: its energy totals."""
+    await async_remove_energy(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -1,9 +1,9 @@
 """Coordinators: where charger data enters Home Assistant."""
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
-from typing import Final, override
+from typing import override
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
@@ -11,14 +11,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api.chargers import ChargerAuthenticationError, ChargerError, PolledCharger
 from .api.ctek import CtekCharger, CtekPayloadError
-from .api.energy import SessionEnergyTotal
-from .api.model import ChargerInfo, ChargerState
+from .api.model import ChargerInfo, ChargerState, Part
 from .const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
@@ -33,10 +31,7 @@ from .const import (
     STALE_CHECK_INTERVAL,
     Vendor,
 )
-
-# Totals change with every poll while charging; writing them to disk once a
-# minute (and at shutdown) loses nothing that matters.
-STORE_DELAY: Final = timedelta(minutes=1)
+from .energy import EnergyLedger
 
 
 @dataclass(kw_only=True)
@@ -82,15 +77,20 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
         self._stale_parts: set[str] = set()
         self._bad_topics: set[str] = set()
         self._serial_numbers: dict[str, str | None] = {}
+        self._parts: dict[str, Part] = {}
+        """Every part as received, with its trusted lifetime energy."""
+        self.energy = EnergyLedger(hass, entry.entry_id, self.serial_number)
 
     @override
     async def _async_setup(self) -> None:
-        """Subscribe once through Home Assistant's MQTT integration."""
+        """Load the energy totals, then subscribe through Home Assistant's MQTT."""
         if not await mqtt.async_wait_for_mqtt_client(self.hass):
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN, translation_key="mqtt_unavailable"
             )
         entry = self.config_entry
+        await self.energy.async_load()
+        entry.async_on_unload(self.energy.async_save)
         entry.async_on_unload(
             await mqtt.async_subscribe(
                 self.hass, self.charger.subscription, self._message_received, qos=0
@@ -111,7 +111,7 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
     @override
     async def _async_update_data(self) -> ChargerState:
         """Return what has arrived so far; data is pushed, never fetched."""
-        return self.charger.state
+        return ChargerState(parts=dict(self._parts))
 
     def is_part_available(self, part_id: str) -> bool:
         """Return whether a part's data is current."""
@@ -149,15 +149,18 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
             LOGGER.info(
                 "%s of charger %s is publishing again", part_id, self.serial_number
             )
-        state = self.charger.state
-        serial_number = state.parts[part_id].serial_number
+        received = self.charger.state
+        part = self._parts[part_id] = self.energy.trusted(
+            received, received.parts[part_id], from_sessions=False
+        )
+        serial_number = part.serial_number
         if self._serial_numbers.get(part_id, serial_number) != serial_number:
             self._update_serial_number(part_id, serial_number)
         self._serial_numbers[part_id] = serial_number
         self.updated_part = part_id
         # async_set_updated_data would also reschedule polling, which a push
         # coordinator has none of; this is the hot path of every message.
-        self.data = state
+        self.data = ChargerState(parts=dict(self._parts))
         self.last_update_success = True
         self.async_update_listeners()
 
@@ -241,8 +244,8 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
 
     One ``get_state`` per interval (one or two requests, by vendor). After a
     failed poll the interval doubles up to MAX_BACKOFF; the first good poll
-    restores it. A charger that reports session energy only gets a lifetime
-    total built here and kept across restarts (SessionEnergyTotal).
+    restores it. Lifetime energy goes through the energy ledger; a charger
+    that reports session energy only gets a total built from its sessions.
     """
 
     config_entry: EvseBridgeConfigEntry
@@ -276,26 +279,15 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
         self.serial_number = info.serial_number
         self._failures = 0
         self._last_success: float | None = None
-        self._totals: dict[str, SessionEnergyTotal] = {}
-        self._saved_at = 0.0
-        self._store: Store[dict[str, dict[str, float | None]]] = Store(
-            hass, 1, f"{DOMAIN}.{entry.entry_id}.energy"
-        )
+        # The AMTRON reports the energy of the current session only.
+        self._from_sessions = vendor is Vendor.MENNEKES
+        self.energy = EnergyLedger(hass, entry.entry_id, self.serial_number)
 
     @override
     async def _async_setup(self) -> None:
-        """Load the lifetime totals built from session energy."""
-        stored = await self._store.async_load() or {}
-        self._totals = {
-            part_id: SessionEnergyTotal(
-                total_wh=float(values.get("total_wh") or 0.0),
-                session_wh=values.get("session_wh"),
-                session_s=values.get("session_s"),
-            )
-            for part_id, values in stored.items()
-        }
-        self._saved_at = time.monotonic()
-        self.config_entry.async_on_unload(self._async_save_totals)
+        """Load the energy totals."""
+        await self.energy.async_load()
+        self.config_entry.async_on_unload(self.energy.async_save)
 
     @override
     async def _async_update_data(self) -> ChargerState:
@@ -317,48 +309,14 @@ class PolledCoordinator(DataUpdateCoordinator[ChargerState]):
         self._failures = 0
         self.update_interval = self._interval
         self._last_success = time.monotonic()
-        state, changed = self._with_lifetime_energy(state)
-        if changed:
-            # At most a minute of totals is at risk: written once a minute
-            # while they change, at unload, and at shutdown (the delayed save
-            # registers Home Assistant's final write).
-            if self._last_success - self._saved_at >= STORE_DELAY.total_seconds():
-                await self._async_save_totals()
-            else:
-                self._store.async_delay_save(
-                    self._stored_totals, STORE_DELAY.total_seconds()
+        return ChargerState(
+            parts={
+                part_id: self.energy.trusted(
+                    state, part, from_sessions=self._from_sessions
                 )
-        return state
-
-    async def _async_save_totals(self) -> None:
-        self._saved_at = time.monotonic()
-        await self._store.async_save(self._stored_totals())
-
-    def _with_lifetime_energy(self, state: ChargerState) -> tuple[ChargerState, bool]:
-        """Give parts that report only session energy a lifetime total.
-
-        Return the state and whether any total changed.
-        """
-        parts = dict(state.parts)
-        changed = False
-        for part_id, part in state.parts.items():
-            if (
-                part.meter is None
-                or part.meter.energy_wh is not None
-                or part.connector is None
-            ):
-                continue
-            total = self._totals.setdefault(part_id, SessionEnergyTotal())
-            before = (total.total_wh, total.session_wh, total.session_s)
-            energy = total.feed(
-                part.connector.session_energy_wh, part.connector.session_duration_s
-            )
-            changed |= before != (total.total_wh, total.session_wh, total.session_s)
-            parts[part_id] = replace(part, meter=replace(part.meter, energy_wh=energy))
-        return ChargerState(parts=parts), changed
-
-    def _stored_totals(self) -> dict[str, dict[str, float | None]]:
-        return {part_id: asdict(total) for part_id, total in self._totals.items()}
+                for part_id, part in state.parts.items()
+            }
+        )
 
     def is_part_available(self, part_id: str) -> bool:
         """Return whether the last poll succeeded and had the part."""

@@ -12,11 +12,12 @@ from homeassistant.components.number import (
 )
 from homeassistant.const import UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.chargers import PolledCharger
 from .api.model import ConnectorState, Part
-from .const import Vendor
+from .const import DOMAIN, Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
@@ -107,8 +108,15 @@ class EvseBridgeNumber(EvseBridgeControlEntity, NumberEntity):
     @override
     async def async_set_native_value(self, value: float) -> None:
         """Set the limit; the charger is read back to confirm it."""
+        # Home Assistant checks the range but lets nan and fractions through.
+        if not value.is_integer():
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="current_not_whole",
+                translation_placeholders={"value": str(value)},
+            )
         await self._async_command(
             lambda charger: self.entity_description.set_fn(
-                charger, self._part_id, round(value)
+                charger, self._part_id, int(value)
             )
         )

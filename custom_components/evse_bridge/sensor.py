@@ -2,11 +2,9 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-import time
-from typing import Any, override
+from typing import override
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -21,14 +19,12 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
 from .api.circontrol import CircontrolPlugState
 from .api.ctek import CtekState
-from .api.energy import EnergyGuard
 from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
 from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
@@ -247,22 +243,8 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors for each part as it appears."""
     async_add_part_entities(
-        entry, async_add_entities, SENSORS_BY_VENDOR, _create_sensor
+        entry, async_add_entities, SENSORS_BY_VENDOR, EvseBridgeSensor
     )
-
-
-def _create_sensor(
-    *,
-    entry: EvseBridgeConfigEntry,
-    part_id: str,
-    description: EvseBridgeSensorEntityDescription,
-) -> SensorEntity:
-    """Create a sensor; lifetime energy gets the guard against false readings."""
-    if description.state_class is SensorStateClass.TOTAL_INCREASING:
-        return EvseBridgeEnergySensor(
-            entry=entry, part_id=part_id, description=description
-        )
-    return EvseBridgeSensor(entry=entry, part_id=part_id, description=description)
 
 
 class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
@@ -279,60 +261,3 @@ class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
     @override
     def _shown(self) -> object:
         return self.native_value
-
-
-class EvseBridgeEnergySensor(EvseBridgeEntity, RestoreSensor):
-    """Lifetime energy, for the Energy dashboard, with false readings held back.
-
-    The last accepted total survives restarts, so a meter glitch right after
-    Home Assistant starts cannot reach the statistics either (see EnergyGuard
-    for the rule). Each reading is offered to the guard exactly once.
-    """
-
-    entity_description: EvseBridgeSensorEntityDescription
-
-    def __init__(self, **kwargs: Any) -> None:
-        """Start with no accepted total."""
-        super().__init__(**kwargs)
-        self._guard = EnergyGuard()
-        self._last_meter: MeterReading | None = None
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Restore the last accepted total, then take the current reading."""
-        last_state = await self.async_get_last_state()
-        last_data = await self.async_get_last_sensor_data()
-        if (
-            last_state is not None
-            and last_data is not None
-            and isinstance(last_data.native_value, int | float)
-            and last_data.native_unit_of_measurement == UnitOfEnergy.WATT_HOUR
-        ):
-            age = (dt_util.utcnow() - last_state.last_reported).total_seconds()
-            self._guard.accepted_wh = float(last_data.native_value)
-            self._guard.accepted_at = time.monotonic() - max(age, 0.0)
-        self._take_reading()
-        await super().async_added_to_hass()
-
-    @callback
-    @override
-    def _handle_coordinator_update(self) -> None:
-        """Offer the part's reading to the guard if it is a new one."""
-        self._take_reading()
-        super()._handle_coordinator_update()
-
-    @override
-    def _shown(self) -> object:
-        return self._attr_native_value
-
-    def _take_reading(self) -> None:
-        # An update that carries no new meter reading (availability changed,
-        # another part published) must not count as one more confirmation.
-        meter = self.part.meter
-        if meter is self._last_meter:
-            return
-        self._last_meter = meter
-        reading = self.entity_description.value_fn(self.part)
-        self._attr_native_value = self._guard.feed(
-            reading if isinstance(reading, float) else None, time.monotonic()
-        )
