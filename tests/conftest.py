@@ -126,12 +126,17 @@ async def publish(
 
 
 async def publish_documented_burst(hass: HomeAssistant) -> None:
-    """Deliver what a dual Chargestorm publishes: main meter and two EVSEs."""
-    await publish(hass, "mainMeter", "em", ctek_payload("em_mainMeter.json"))
-    await publish(hass, "evse1", "em", ctek_payload("em_evse1.json"))
+    """Deliver what a dual Chargestorm publishes: main meter and two EVSEs.
+
+    Meter reports twice: a lifetime energy reading is shown once the next
+    report confirms it.
+    """
+    for _ in range(2):
+        await publish(hass, "mainMeter", "em", ctek_payload("em_mainMeter.json"))
+        await publish(hass, "evse1", "em", ctek_payload("em_evse1.json"))
+        await publish(
+            hass, "evse2", "em", {"current": [0, 0, 0], "energy": 812001, "power": 0}
+        )
     await publish(hass, "evse1", "status", ctek_payload("status_evse1.json"))
     await publish(hass, "evse1", "meterinfo", ctek_payload("meterinfo_evse1.json"))
-    await publish(
-        hass, "evse2", "em", {"current": [0, 0, 0], "energy": 812001, "power": 0}
-    )
     await publish(hass, "evse2", "status", {"assigned": 0, "state": "AVAL"})

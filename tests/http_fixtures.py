@@ -15,7 +15,11 @@ import json
 from typing import Any, override
 from unittest.mock import MagicMock, create_autospec, patch
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigFlowContext
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntryState,
+    ConfigFlowContext,
+)
 from homeassistant.const import CONF_HOST, CONF_PIN, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -186,12 +190,19 @@ def http_entry(vendor: Vendor, **data: Any) -> MockConfigEntry:
 async def setup_entry(
     hass: HomeAssistant, entry: MockConfigEntry, platforms: list[Platform]
 ) -> None:
-    """Set up an entry (added to hass beforehand) with only these platforms."""
+    """Set up an entry (added to hass beforehand) with only these platforms.
+
+    Then poll once more, as the interval would: a lifetime energy reading is
+    shown once the next one confirms it.
+    """
     vendor = Vendor(entry.data[CONF_VENDOR])
     with patch.dict(
         "custom_components.evse_bridge.PLATFORMS_BY_VENDOR", {vendor: platforms}
     ):
         await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    if entry.state is ConfigEntryState.LOADED:
+        await entry.runtime_data.coordinator.async_refresh()
         await hass.async_block_till_done()
 
 

@@ -176,6 +176,7 @@ async def test_part_names_and_serials(
     await publish(hass, "subMeter", "meterinfo", {"serialno": "OLD"})
     await publish(hass, "subMeter", "meterinfo", {"serialno": 4711})
     await publish(hass, "subMeter", "em", {"energy": 5})
+    await publish(hass, "subMeter", "em", {"energy": 5})
     await publish(hass, "subMeter", "unknown", {"energy": 6})
     device = device_registry.async_get_device_by_identifier(
         ("evse_bridge", f"{CBID}_subMeter"), init_integration.entry_id

@@ -13,6 +13,7 @@ from homeassistant.const import (
     CONF_PIN,
     CONF_USERNAME,
     STATE_UNAVAILABLE,
+    Platform,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -61,6 +62,7 @@ from .http_fixtures import (  # noqa: F401 - pytest finds fixtures by name
     mennekes_charge_data,
     mennekes_state,
     reauth_flows,
+    setup_entry,
     vendor_fixture,
     with_meter,
 )
@@ -289,7 +291,8 @@ async def two_plugs_fixture(
         "chargeInfo_two_plugs.xml", "values_two_plugs.xml", "plugInfo_two_plugs.xml"
     )
     charger.get_state.return_value = two_plugs
-    await poll(hass, freezer, INTERVAL[Vendor.CIRCONTROL])
+    for _ in range(2):  # the new plug's energy is shown once confirmed
+        await poll(hass, freezer, INTERVAL[Vendor.CIRCONTROL])
     return init_http
 
 
@@ -361,10 +364,11 @@ async def test_plug_that_goes_away_is_unavailable(
 # (session energy Wh, session duration s) per poll, and the lifetime total then.
 SESSIONS = [
     ((1000.0, 600.0), 1000.0),
-    ((2000.0, 1200.0), 2000.0),
-    # A new session: its duration starts again.
-    ((500.0, 60.0), 2500.0),
-    ((800.0, 300.0), 2800.0),
+    ((1100.0, 630.0), 1100.0),
+    # A new session: its duration starts again; it counts once the next
+    # reading continues it.
+    ((50.0, 20.0), 1100.0),
+    ((150.0, 50.0), 1250.0),
 ]
 
 
@@ -403,13 +407,13 @@ async def test_mennekes_lifetime_energy_across_sessions(
     assert energy_state(hass) == pytest.approx(1.0)
     await run_sessions(hass, charger, freezer)
     # A reading that glitches lower within the session adds nothing...
-    charger.get_state.return_value = amtron_session(0.0, 310.0)
+    charger.get_state.return_value = amtron_session(0.0, 60.0)
     await poll(hass, freezer, INTERVAL[M])
-    assert energy_state(hass) == pytest.approx(2.8)
+    assert energy_state(hass) == pytest.approx(1.25)
     # ...and the energy counted before it is not counted twice.
-    charger.get_state.return_value = amtron_session(900.0, 360.0)
+    charger.get_state.return_value = amtron_session(200.0, 110.0)
     await poll(hass, freezer, INTERVAL[M])
-    assert energy_state(hass) == pytest.approx(2.9)
+    assert energy_state(hass) == pytest.approx(1.3)
 
 
 @pytest.mark.usefixtures("amtron_first_session")
@@ -427,13 +431,13 @@ async def test_mennekes_lifetime_energy_survives_reload(
     await poll(hass, freezer, 61)
     await poll(hass, freezer, 61)
     stored = hass_storage[f"{DOMAIN}.{init_http.entry_id}.energy"]["data"]
-    assert stored[PART[M]]["total_wh"] == 2800.0
+    assert stored["sessions"][PART[M]]["total_wh"] == 1250.0
     assert await hass.config_entries.async_reload(init_http.entry_id)
     await hass.async_block_till_done()
-    assert energy_state(hass) == pytest.approx(2.8)
-    charger.get_state.return_value = amtron_session(900.0, 360.0)
+    assert energy_state(hass) == pytest.approx(1.25)
+    charger.get_state.return_value = amtron_session(250.0, 110.0)
     await poll(hass, freezer, INTERVAL[M])
-    assert energy_state(hass) == pytest.approx(2.9)
+    assert energy_state(hass) == pytest.approx(1.35)
 
 
 @pytest.mark.usefixtures("amtron_first_session")
@@ -449,11 +453,58 @@ async def test_mennekes_lifetime_energy_survives_reload_while_charging(
     assert await hass.config_entries.async_reload(init_http.entry_id)
     await hass.async_block_till_done()
     # The session goes on; after a few polls the total must still include
-    # everything counted before the reload (2.8 kWh) plus what came since.
-    for energy_wh, duration_s in ((900.0, 360.0), (950.0, 390.0), (1000.0, 420.0)):
+    # everything counted before the reload (1.25 kWh) plus what came since.
+    for energy_wh, duration_s in ((200.0, 80.0), (250.0, 110.0), (300.0, 140.0)):
         charger.get_state.return_value = amtron_session(energy_wh, duration_s)
         await poll(hass, freezer, INTERVAL[M])
-    assert energy_state(hass) == pytest.approx(3.0)
+    assert energy_state(hass) == pytest.approx(1.4)
+
+
+@pytest.mark.usefixtures("create_charger", "amtron_first_session")
+@pytest.mark.parametrize("vendor", [M])
+async def test_mennekes_total_of_an_earlier_version_continues(
+    hass: HomeAssistant,
+    http_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Totals stored by an earlier version (storage version 1) are taken over."""
+    hass_storage[f"{DOMAIN}.{http_config_entry.entry_id}.energy"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{http_config_entry.entry_id}.energy",
+        "data": {PART[M]: {"total_wh": 5000.0, "session_wh": 900.0, "session_s": 540}},
+    }
+    http_config_entry.add_to_hass(hass)
+    await setup_entry(hass, http_config_entry, [Platform.SENSOR])
+    # The box went on from 900 Wh to 1000 Wh in the same session.
+    assert energy_state(hass) == pytest.approx(5.1)
+
+
+@pytest.mark.usefixtures("amtron_first_session")
+@pytest.mark.parametrize("vendor", [M])
+@pytest.mark.parametrize(
+    "glitch",
+    [(1e9, 630.0), (150_000.0, 630.0), (-500.0, 630.0), (1000.0, 5.0), (0.0, 0.0)],
+    ids=["absurd", "impossible rise", "negative", "duration dip", "both zero"],
+)
+async def test_mennekes_total_is_not_polluted_by_one_bad_poll(
+    hass: HomeAssistant,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    glitch: tuple[float, float],
+) -> None:
+    """One bad poll adds nothing, now or once the box reports normally again."""
+    charger.get_state.return_value = amtron_session(*glitch)
+    await poll(hass, freezer, INTERVAL[M])
+    assert energy_state(hass) == pytest.approx(1.0)
+    charger.get_state.return_value = amtron_session(1100.0, 660.0)
+    await poll(hass, freezer, INTERVAL[M])
+    assert energy_state(hass) == pytest.approx(1.1)
+    await poll(hass, freezer, 61)  # written to storage within a minute
+    stored = hass_storage[f"{DOMAIN}.{init_http.entry_id}.energy"]["data"]
+    assert stored["sessions"][PART[M]]["total_wh"] == 1100.0
 
 
 @pytest.mark.parametrize("vendor", [Vendor.CIRCONTROL])
@@ -464,12 +515,16 @@ async def test_circontrol_energy_follows_the_meter(
     charger: MagicMock,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The plug's lifetime meter shows on every poll; a one-off drop to 0 does not."""
+    """The plug's lifetime meter shows on every poll; glitches never do."""
     entity = entity_id(hass, "sensor", vendor, "energy")
     first = charger.get_state.return_value
     for energy_wh, shown in (
         (4857000.0, "4857.0"),
         (0.0, "4857.0"),
+        (0.0, "4857.0"),
+        (0.0, "4857.0"),
+        (1e12, "4857.0"),
+        (float("nan"), "4857.0"),
         (4857100.0, "4857.1"),
     ):
         charger.get_state.return_value = with_meter(
@@ -502,6 +557,7 @@ async def test_diagnostics(
     """The download has the charger's data, and no address, secret or serial number."""
     entry = http_entry(vendor, **SECRETS[vendor])
     await setup(hass, entry)
+    await poll(hass, freezer, INTERVAL[vendor])
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics == snapshot(
         exclude=props("created_at", "modified_at", "entry_id")

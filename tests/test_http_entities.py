@@ -211,6 +211,29 @@ async def test_current_limit_out_of_range(
     charger.set_current_limit.assert_not_called()
 
 
+@pytest.mark.parametrize("value", ["nan", 12.5, 15.999])
+async def test_current_limit_must_be_whole_amperes(
+    hass: HomeAssistant,
+    vendor: Vendor,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+    value: float | str,
+) -> None:
+    """Not-a-number and fractions are refused with a translated message."""
+    with pytest.raises(ServiceValidationError) as exc_info:
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {
+                ATTR_ENTITY_ID: entity_id(hass, "number", vendor, "current_limit"),
+                "value": value,
+            },
+            blocking=True,
+        )
+    assert exc_info.value.translation_key == "current_not_whole"
+    charger.set_current_limit.assert_not_called()
+
+
 @pytest.mark.parametrize(
     ("service", "enabled"), [("turn_off", False), ("turn_on", True)]
 )

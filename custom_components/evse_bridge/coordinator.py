@@ -1,6 +1,6 @@
 """Coordinators: where charger data enters Home Assistant."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import time
 from typing import override
@@ -16,7 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from .api.chargers import ChargerAuthenticationError, ChargerError, PolledCharger
 from .api.ctek import CtekCharger, CtekPayloadError
-from .api.model import ChargerInfo, ChargerState, Part
+from .api.model import ChargerInfo, ChargerState, MeterReading, Part
 from .const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
@@ -79,6 +79,8 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
         self._serial_numbers: dict[str, str | None] = {}
         self._parts: dict[str, Part] = {}
         """Every part as received, with its trusted lifetime energy."""
+        self._raw_meters: dict[str, MeterReading | None] = {}
+        """The meter reading of each part as it came, to tell new ones."""
         self.energy = EnergyLedger(hass, entry.entry_id, self.serial_number)
 
     @override
@@ -150,9 +152,15 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
                 "%s of charger %s is publishing again", part_id, self.serial_number
             )
         received = self.charger.state
-        part = self._parts[part_id] = self.energy.trusted(
-            received, received.parts[part_id], from_sessions=False
-        )
+        part = received.parts[part_id]
+        known = self._parts.get(part_id)
+        if known is not None and self._raw_meters.get(part_id) is part.meter:
+            # Not a meter report: keep the reading already taken.
+            part = replace(part, meter=known.meter)
+        else:
+            self._raw_meters[part_id] = part.meter
+            part = self.energy.trusted(received, part, from_sessions=False)
+        self._parts[part_id] = part
         serial_number = part.serial_number
         if self._serial_numbers.get(part_id, serial_number) != serial_number:
             self._update_serial_number(part_id, serial_number)

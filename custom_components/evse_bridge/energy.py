@@ -15,7 +15,7 @@ from homeassistant.helpers import entity_registry as er, restore_state
 from homeassistant.helpers.storage import Store
 
 from .api.energy import EnergyCounter, SessionEnergyTotal, max_power_w
-from .api.model import ChargerState, MeterReading, Part
+from .api.model import ChargerState, Part
 from .const import DOMAIN
 
 # Totals change with every reading while charging; writing them to disk once
@@ -49,14 +49,11 @@ class EnergyLedger:
     def __init__(self, hass: HomeAssistant, entry_id: str, serial_number: str) -> None:
         """Keep the totals of one config entry."""
         self._hass = hass
-        self._entry_id = entry_id
         self._serial_number = serial_number
         self._store = _EnergyStore(hass, STORE_VERSION, energy_store_key(entry_id))
         self._stored: dict[str, Any] = {"counters": {}, "sessions": {}}
         self._counters: dict[str, EnergyCounter] = {}
         self._sessions: dict[str, SessionEnergyTotal] = {}
-        self._fed: dict[str, tuple[MeterReading, MeterReading]] = {}
-        """Per part, the last reading fed and the reading shown for it."""
         self._save_pending = False
 
     async def async_load(self) -> None:
@@ -72,23 +69,15 @@ class EnergyLedger:
         self._save_pending = False
         await self._store.async_save(self._data())
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the totals, for diagnostics."""
-        return self._data()
-
     def trusted(self, state: ChargerState, part: Part, *, from_sessions: bool) -> Part:
         """Return ``part`` with its lifetime energy replaced by the trusted total.
 
         ``from_sessions``: the charger has no lifetime meter; the total is
-        built from the connector's session energy. A reading is fed once:
-        asking again about the same reading returns the same answer.
+        built from the connector's session energy. Each call is one reading.
         """
         meter = part.meter
         if meter is None:
             return part
-        fed = self._fed.get(part.id)
-        if fed is not None and fed[0] is meter:
-            return replace(part, meter=fed[1])
         limit = self._max_power_w(state, part)
         at = time.time()
         if from_sessions:
@@ -102,10 +91,8 @@ class EnergyLedger:
         else:
             counter = self._counter(part.id, limit)
             energy = counter.feed(meter.energy_wh, at)
-        shown = replace(meter, energy_wh=energy)
-        self._fed[part.id] = (meter, shown)
         self._schedule_save()
-        return replace(part, meter=shown)
+        return replace(part, meter=replace(meter, energy_wh=energy))
 
     @staticmethod
     def _max_power_w(state: ChargerState, part: Part) -> float:

@@ -97,8 +97,8 @@ def test_lone_spike_after_a_long_outage_is_not_counted() -> None:
 
 def test_replaced_meter_counts_on_top_of_the_old_total() -> None:
     """A new meter is taken on after three readings, adding what it measures."""
-    shown = feed_all(counter(), [R, R, 10, 20, 30, 40, 50])
-    assert shown[1:] == [R, R, R, R, R + 10, R + 20]
+    shown = feed_all(counter(), [R, R, 10, 10, 10, 20, 30, 40])
+    assert shown[1:] == [R, R, R, R, R + 10, R + 20, R + 30]
 
 
 def test_old_meter_returning_counts_nothing_twice() -> None:
@@ -109,11 +109,15 @@ def test_old_meter_returning_counts_nothing_twice() -> None:
     # Energy both registers saw is counted once: the largest total wins.
     replaced = counter()
     feed_all(replaced, [R, R, 10, 20, 30, 60])
-    assert replaced.feed(R + 15, 180) == R + 30
+    assert replaced.feed(R + 15, 180) == R + 50
 
 
 def test_segments_are_bounded() -> None:
-    """Any number of distinct glitch runs keeps at most MAX_SEGMENTS segments."""
+    """Any number of new registers keeps at most MAX_SEGMENTS segments.
+
+    Each run rises like a meter, so each counts what it rose; none counts its
+    own reading.
+    """
     meter = counter()
     feed_all(meter, [R, R])
     at = 60.0
@@ -122,7 +126,7 @@ def test_segments_are_bounded() -> None:
             at += 30
             meter.feed(level * 1e6 + step * 10, at)
     assert len(meter.as_dict()["segments"]) == MAX_SEGMENTS
-    assert meter.total_wh == R
+    assert meter.total_wh == R + 19 * 20
 
 
 def test_state_survives_a_restart() -> None:
@@ -130,10 +134,10 @@ def test_state_survives_a_restart() -> None:
     meter = counter()
     feed_all(meter, [R, R, 10, 20])
     restored = EnergyCounter.from_dict(meter.as_dict(), max_power_w=POWER_22KW)
-    assert restored.feed(30, 120) == R
-    assert restored.feed(40, 150) == R + 10
+    assert restored.feed(30, 120) == R + 20
+    assert restored.feed(40, 150) == R + 30
     # The old register returns: counted once the next reading confirms it.
-    assert restored.feed(R + 30, 180) == R + 10
+    assert restored.feed(R + 30, 180) == R + 30
     assert restored.feed(R + 40, 210) == R + 40
 
 
@@ -223,6 +227,12 @@ def test_impossible_session_energy_is_ignored(glitch: float) -> None:
     """One poll of an absurd, impossible or negative value adds nothing."""
     totals = feed_sessions([(5000, 3600), (glitch, 3630), (5010, 3660)])
     assert totals == [5000, 5000, 5010]
+
+
+def test_unusable_duration_is_taken_as_unknown() -> None:
+    """A duration that is not a number cannot start a session or block one."""
+    totals = feed_sessions([(5000, 3600), (5010, math.nan), (5020, -1.0)])
+    assert totals == [5000, 5010, 5020]
 
 
 def test_implausible_first_session_is_a_baseline_only() -> None:

@@ -50,7 +50,10 @@ async def test_documented_payloads_become_entities(
     simulator.plug_in(1)
 
     def evse1_charging() -> bool:
-        return state(hass, f"{PREFIX}_evse_1_status") == "charging"
+        # Lifetime energy is shown once a second report confirms it.
+        return state(hass, f"{PREFIX}_evse_1_status") == "charging" and state(
+            hass, f"{PREFIX}_main_meter_energy"
+        ) not in (None, "unknown")
 
     await publish_until(
         hass, lambda: publisher.publish(simulator.all_messages()), evse1_charging

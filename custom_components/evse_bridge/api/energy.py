@@ -26,17 +26,16 @@ EnergyCounter turns the readings of a lifetime meter into such a total:
 4. A reading less than DIP_FRACTION below a segment's last reading is a dip
    and changes nothing: the count resumes when the meter passes its old value.
 5. Any other reading (a drop such as a run of zeros or a new meter, or a rise
-   the connector cannot deliver) is a candidate. When CONFIRMATIONS readings in
-   a row each continue the one before and the last is higher than the first
-   (a register that counts, not a value repeated), the last one starts a new
-   segment that counts on top of the current total, from its own reading: a
-   replaced meter adds what it measures from then on, and nothing is added
-   when it is taken on (the energy of those few readings is not counted).
+   the connector cannot deliver) is a candidate. When CONFIRMATIONS readings
+   in a row each continue the one before and the last is higher than the
+   first (a register that counts, not a value repeated), they start a new
+   segment that counts on top of the current total from the first of them: a
+   replaced meter adds what it measures, and its own reading is never added.
    Readings that return to an old meter's range continue that meter's
-   segment. A run of glitches that rises like a meter over several readings
+   segment. Glitches that rise like a counting meter over several readings
    cannot be told from a new meter.
 6. The first reading ever (no segment yet) is shown once the next reading
-   continues it (FIRST_CONFIRMATIONS in a row).
+   continues it.
 
 SessionEnergyTotal builds such a total from a charger that reports only the
 energy of the current session.
@@ -69,7 +68,6 @@ JUMP_WINDOW_S: Final = 900.0
 # small is a meter glitch, never a new meter.
 DIP_FRACTION: Final = 0.1
 CONFIRMATIONS: Final = 3
-FIRST_CONFIRMATIONS: Final = 2
 MAX_SEGMENTS: Final = 3
 NOMINAL_VOLTAGE_V: Final = 230.0
 # Grid voltage may be 10 % above nominal (EN 50160).
@@ -170,13 +168,14 @@ class EnergyCounter:
             del self._segments[: self._anchor]
             self._continue(self._segments[0], value_wh, at)
         elif self.total_wh is None:
-            if len(self._candidates) >= FIRST_CONFIRMATIONS:
-                self.total_wh = value_wh
-                self._start(_Segment(value_wh, value_wh, at))
+            self.total_wh = value_wh
+            self._start(_Segment(value_wh, value_wh, at))
         elif (
             len(self._candidates) >= CONFIRMATIONS and value_wh > self._candidates[0][0]
         ):
-            self._start(_Segment(value_wh, self.total_wh, at))
+            # A new register: it counts from its first reading in the run.
+            first_wh, first_at = self._candidates[0]
+            self._continue(_Segment(first_wh, self.total_wh, first_at), value_wh, at)
 
     def _continue(self, segment: _Segment, value_wh: float, at: float) -> None:
         segment.total_wh += value_wh - segment.raw_wh
