@@ -147,9 +147,9 @@ class CtekModbusServer:
         The field bug: a CCU kept its socket open and stopped answering.
         New connections are served as before.
         """
-        if self._server is not None:
-            for connection in self._server.active_connections.values():
-                connection.transport.pause_reading()  # type: ignore[attr-defined]
+        connections = self._server.active_connections if self._server else {}
+        for connection in connections.values():
+            connection.transport.pause_reading()  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> Self:
         """Start serving for ``async with``."""
