@@ -498,21 +498,21 @@ class CtekModbusClient:
         the charger still has it, or it exceeds the maximum assignment (the
         charger then offers less than the limit anyway).
         """
-        wanted = self._set_points.get(unit_id)
-        if wanted is None:
-            return None
-        limit = reported or await self.read_limit(unit_id)
-        if limit.limit_a == wanted or wanted > limit.max_assignment_a:
-            return None
-        _LOGGER.info(
-            "%s reports a charging limit of %s A on unit id %s instead of the %s A"
-            " set (it restarted?); setting it again",
-            self._where,
-            limit.limit_a,
-            unit_id,
-            wanted,
-        )
-        async with self._command_lock:
+        async with self._command_lock:  # not between another command's steps
+            wanted = self._set_points.get(unit_id)
+            if wanted is None:
+                return None
+            limit = reported or await self.read_limit(unit_id)
+            if limit.limit_a == wanted or wanted > limit.max_assignment_a:
+                return None
+            _LOGGER.info(
+                "%s reports a charging limit of %s A on unit id %s instead of the"
+                " %s A set (it restarted?); setting it again",
+                self._where,
+                limit.limit_a,
+                unit_id,
+                wanted,
+            )
             return await self._write_limit(unit_id, wanted)
 
     # --- Set-up ----------------------------------------------------------------
