@@ -3,14 +3,19 @@
 The charger model keeps state (a car plugs in, charges at the current the
 station assigns, the meters count up) and renders the documented topics and
 payloads: ``<base>/<CBID>/{mainMeter,evseN}/{em,status,meterinfo}``. A plain
-paho-mqtt client publishes them, as the charger's CCU would.
+paho-mqtt client publishes them, as the charger's CCU would. With
+``--modbus-port`` the same model also serves the Modbus TCP automation API
+(``simulators.ctek_modbus``): a charging limit written there changes what is
+published here.
 
 Run one standalone::
 
-    python -m simulators.ctek --port 1883 --charger-id 91728M03W4010406
+    python -m simulators.ctek --port 1883 --charger-id 91728M03W4010406 \
+        --modbus-port 5020
 """
 
 import argparse
+import asyncio
 from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass, field
@@ -22,6 +27,8 @@ import threading
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from .ctek_modbus import CtekModbusServer
+
 type Message = tuple[str, str]
 
 PHASES = 3
@@ -29,6 +36,9 @@ NOMINAL_VOLTAGE = 230.0
 # The house side of the main meter: the CCU itself and its display.
 STATION_BASE_LOAD_W = 12.0
 MIN_CURRENT_A = 6
+# The Modbus charging limit before one is written and after a restart: the
+# outlet's rating, so no limit at all.
+DEFAULT_LIMIT_A = 32
 
 
 @dataclass(kw_only=True)
@@ -38,7 +48,12 @@ class SimulatedEvse:
     number: int
     energy_wh: float = 0.0
     assigned_a: int = 16
-    """What the station offers (load balancing, schedule); 0 pauses."""
+    """What the station assigns (load balancing, schedule); 0 pauses.
+
+    Modbus reads it as the maximum assignment.
+    """
+    limit_a: int = DEFAULT_LIMIT_A
+    """Charging limit written over Modbus; 0-5 pause."""
     car_connected: bool = False
     car_max_a: float = 16.0
     car_full: bool = False
@@ -49,18 +64,37 @@ class SimulatedEvse:
         """Return the EVSE state code the CCU would publish."""
         if not self.car_connected:
             return "AVAL"
-        if self.assigned_a < MIN_CURRENT_A:
+        if not self.offered_a:
             return "PAUS"
         if self.car_full:
             return "NCRQ"
         return "CHRG"
 
     @property
+    def offered_a(self) -> int:
+        """Return what the outlet offers: the assignment capped by the limit.
+
+        Less than 6 A is nothing.
+        """
+        offered = min(self.assigned_a, self.limit_a)
+        return offered if offered >= MIN_CURRENT_A else 0
+
+    @property
     def current_a(self) -> float:
         """Return the current per phase the car draws."""
         if self.state != "CHRG":
             return 0.0
-        return min(float(self.assigned_a), self.car_max_a)
+        return min(float(self.offered_a), self.car_max_a)
+
+    @property
+    def voltage_v(self) -> float:
+        """Return the phase voltage without the noise ``em`` messages add."""
+        return NOMINAL_VOLTAGE
+
+    @property
+    def power_w(self) -> float:
+        """Return the power the car draws."""
+        return PHASES * self.voltage_v * self.current_a
 
 
 @dataclass(kw_only=True)
@@ -100,11 +134,16 @@ class CtekSimulator:
         """Disconnect the car."""
         self.evse(number).car_connected = False
 
+    def reboot(self) -> None:
+        """Restart the CCU: it forgets the charging limits written over Modbus."""
+        for outlet in self.outlets:
+            outlet.limit_a = DEFAULT_LIMIT_A
+
     def advance(self, seconds: float) -> None:
         """Let time pass: charging cars draw energy through the meters."""
         self.clock += seconds
         for outlet in self.outlets:
-            outlet.energy_wh += self._power_w(outlet) * seconds / 3600
+            outlet.energy_wh += outlet.power_w * seconds / 3600
         self.main_meter_wh += self.main_power_w * seconds / 3600
 
     def _voltages(self) -> list[float]:
@@ -113,16 +152,10 @@ class CtekSimulator:
             for _ in range(PHASES)
         ]
 
-    @staticmethod
-    def _power_w(outlet: SimulatedEvse) -> float:
-        return PHASES * NOMINAL_VOLTAGE * outlet.current_a
-
     @property
     def main_power_w(self) -> float:
         """Return what the whole station draws."""
-        return STATION_BASE_LOAD_W + sum(
-            self._power_w(outlet) for outlet in self.outlets
-        )
+        return STATION_BASE_LOAD_W + sum(outlet.power_w for outlet in self.outlets)
 
     def _topic(self, part: str, kind: str) -> str:
         return f"{self.base_topic}/{self.charger_id}/{part}/{kind}"
@@ -158,14 +191,14 @@ class CtekSimulator:
         for outlet in self.outlets:
             yield (
                 self._topic(f"evse{outlet.number}", "em"),
-                self._em(outlet.energy_wh, self._power_w(outlet), outlet.current_a),
+                self._em(outlet.energy_wh, outlet.power_w, outlet.current_a),
             )
 
     def status_messages(self) -> Iterator[Message]:
         """Yield one ``status`` message per outlet."""
         for outlet in self.outlets:
             payload = {
-                "assigned": outlet.assigned_a if outlet.state == "CHRG" else 0,
+                "assigned": outlet.offered_a if outlet.state == "CHRG" else 0,
                 "state": outlet.state,
                 "timestamp": self.timestamp(),
             }
@@ -233,31 +266,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cars", type=int, default=1, help="EVSEs (from EVSE 1) with a car charging"
     )
+    parser.add_argument(
+        "--modbus-port",
+        type=int,
+        default=None,
+        help="also serve the Modbus TCP automation API on this port of 127.0.0.1",
+    )
+    parser.add_argument(
+        "--modbus-api", type=int, choices=(1, 2), default=1, help="automation API"
+    )
     return parser
 
 
-def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> None:
-    """Publish a report every interval until interrupted."""
-    args = build_parser().parse_args(argv)
+async def serve(args: argparse.Namespace, stop: threading.Event) -> None:
+    """Publish a report every interval, and serve Modbus if asked, until stopped."""
     simulator = CtekSimulator(
         base_topic=args.base_topic, charger_id=args.charger_id, evses=args.evses
     )
     for number in range(1, min(args.cars, args.evses) + 1):
         simulator.plug_in(number)
-    stop = stop or threading.Event()
     publisher = MqttPublisher(args.host, args.port, client_id=f"ctek-{args.charger_id}")
     print(
         f"CTEK simulator {args.charger_id} publishing to {args.host}:{args.port}",
         flush=True,
     )
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        async with contextlib.AsyncExitStack() as stack:
+            if args.modbus_port is not None:
+                server = CtekModbusServer(
+                    simulator=simulator, port=args.modbus_port, api=args.modbus_api
+                )
+                await stack.enter_async_context(server)
+                print(
+                    f"Modbus TCP automation API v{args.modbus_api} on"
+                    f" 127.0.0.1:{server.port} (unit id n = EVSE n)",
+                    flush=True,
+                )
             while not stop.is_set():
-                publisher.publish(simulator.all_messages())
-                stop.wait(args.interval)
+                await asyncio.to_thread(publisher.publish, simulator.all_messages())
+                await asyncio.to_thread(stop.wait, args.interval)
                 simulator.advance(args.interval)
     finally:
+        stop.set()  # ends a wait still running in its thread
         publisher.close()
+
+
+def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> None:
+    """Run the simulator until interrupted or ``stop`` is set."""
+    args = build_parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args, stop or threading.Event()))
 
 
 if __name__ == "__main__":
