@@ -187,7 +187,9 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         charger_id = _ANY_CHARGER
         if user_input.get(CONF_CHARGER_ID, "").strip():
             try:
-                charger_id = validate_charger_id(user_input[CONF_CHARGER_ID])
+                charger_id = validate_charger_id(
+                    user_input[CONF_CHARGER_ID], base_topic
+                )
             except CtekTopicError:
                 errors[CONF_CHARGER_ID] = "invalid_topic"
                 return None
