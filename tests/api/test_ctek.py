@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from custom_components.evse_bridge.api.ctek import (
+    MAX_BARE_NUMBERS,
+    MAX_BRACKETS,
     MAX_PARTS,
     MAX_PAYLOAD_BYTES,
     MAX_TOPIC_BYTES,
@@ -247,7 +249,7 @@ def test_payload_at_the_size_cap_is_read(charger: CtekCharger) -> None:
     [
         '\\"' * (MAX_PAYLOAD_BYTES // 2),
         '{"x": nan, "y": "' + '\\"' * 8000,
-        "[" + "nan," * 4000 + "]",
+        "{" + "nan," * 4000 + "}",
         '"' + "\\" * 16000,
         "-" * MAX_PAYLOAD_BYTES,
     ],
@@ -305,9 +307,45 @@ def test_deep_nesting_is_a_payload_error(
         def feed(payload: str = payload) -> None:
             em(charger, payload)
 
-        with pytest.raises(CtekPayloadError, match="not JSON"):
+        with pytest.raises(CtekPayloadError, match="arrays or objects"):
             small_stack(feed)
     assert charger.state.parts == {}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"x": [' + "[]," * 2000 + "[]]}",
+        '{"x": [' + "{}," * 2000 + "{}]}",
+        '{"serialno": "' + "[" * 100 + '"}',
+    ],
+    ids=["arrays", "objects", "in-a-string"],
+)
+def test_many_containers_are_refused(charger: CtekCharger, payload: str) -> None:
+    """More brackets than any CTEK message has are refused before parsing."""
+    with pytest.raises(CtekPayloadError, match="arrays or objects"):
+        em(charger, payload)
+
+
+def test_bare_numbers_up_to_the_limit_are_read(charger: CtekCharger) -> None:
+    """The nan fallback reads MAX_BARE_NUMBERS tokens, and refuses more."""
+    tokens = ", ".join(f'"x{n}": nan' for n in range(MAX_BARE_NUMBERS - 1))
+    em(charger, f'{{"energy": 4, "power": inf, {tokens}}}')
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 4
+    assert meter.power_w is None
+    with pytest.raises(CtekPayloadError, match="not JSON"):
+        em(charger, f'{{"energy": 5, "power": inf, "y": -nan, {tokens}}}')
+
+
+def test_brackets_up_to_the_limit_are_read(charger: CtekCharger) -> None:
+    """A payload with MAX_BRACKETS brackets is still read."""
+    filler = ", ".join(f'"x{n}": []' for n in range(MAX_BRACKETS - 1))
+    em(charger, f'{{"energy": 3, {filler}}}')
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 3
 
 
 @pytest.mark.parametrize(
@@ -377,7 +415,7 @@ def test_unknown_state_codes_remembered_are_capped(
     "state",
     [
         "\\u001b[2J\\nFAKE LOG LINE " + "A" * 10_000,
-        "[" * 3000 + "]" * 3000,
+        "[" * 30 + "]" * 30,
         "1" * 4000,
     ],
     ids=["escape-sequences", "nested", "long-integer"],

@@ -35,6 +35,8 @@ from .model import (
 
 __all__ = [
     "DEFAULT_BASE_TOPIC",
+    "MAX_BARE_NUMBERS",
+    "MAX_BRACKETS",
     "MAX_PARTS",
     "MAX_PAYLOAD_BYTES",
     "MAX_TOPIC_BYTES",
@@ -67,6 +69,15 @@ MAX_PARTS: Final = 16
 MAX_UNKNOWN_CODES: Final = 16
 # How much of a text from a message a log line shows.
 MAX_LOGGED_CHARS: Final = 64
+# A CTEK payload is one object with at most two arrays (currents, voltages).
+# Brackets beyond this (counted in strings too) make no CTEK message, and each
+# would cost an allocation: refusing them keeps a crafted payload from piling
+# up containers for the garbage collector or nesting deeper than the stack.
+MAX_BRACKETS: Final = 64
+# A CTEK payload has about a dozen values, so at most that many bare nan/inf
+# tokens; the fallback that replaces them is not run for more (the text
+# "nan"/"inf" is counted anywhere, in strings too). This bounds its work.
+MAX_BARE_NUMBERS: Final = 32
 # The longest meter serial number kept; the CCU's are about 8 characters.
 _MAX_SERIAL_LENGTH: Final = 64
 # The parts the protocol defines: the main meter and the outlets evse1-evse99.
@@ -310,23 +321,32 @@ def _text(payload: str | bytes | bytearray) -> str:
 def _decode(payload: str | bytes | bytearray) -> dict[str, Any]:
     """Decode a payload to a JSON object, tolerating bare nan/inf tokens."""
     text = _text(payload)
+    if text.count("[") + text.count("{") > MAX_BRACKETS:
+        msg = f"payload has more than {MAX_BRACKETS} arrays or objects"
+        raise CtekPayloadError(msg)
     try:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            # Rare path: replace bare nan/inf tokens outside strings with null.
-            data = json.loads(
-                _NON_FINITE_TOKEN.sub(lambda m: m.group(1) or "null", text)
-            )
-    except ValueError, RecursionError:
-        # ValueError: not JSON, or an integer too long to convert;
-        # RecursionError: arrays or objects nested too deep.
-        msg = "payload is not JSON"
-        raise CtekPayloadError(msg) from None
+        data = json.loads(text)
+    except ValueError:  # not JSON, or an integer too long to convert
+        data = _decode_bare_numbers(text)
     if not isinstance(data, dict):
         msg = "payload is not a JSON object"
         raise CtekPayloadError(msg)
     return data
+
+
+def _decode_bare_numbers(text: str) -> object:
+    """Decode JSON with bare nan/inf tokens outside strings read as null.
+
+    The rare path, for payloads plain JSON cannot read.
+    """
+    lowered = text.lower()
+    if lowered.count("nan") + lowered.count("inf") <= MAX_BARE_NUMBERS:
+        try:
+            return json.loads(_NON_FINITE_TOKEN.sub(lambda m: m[1] or "null", text))
+        except ValueError:
+            pass
+    msg = "payload is not JSON"
+    raise CtekPayloadError(msg)
 
 
 def _number(value: object) -> float | None:
