@@ -544,6 +544,23 @@ async def test_too_large_body_is_refused(chunked: bool) -> None:
                 await client.get_state()
 
 
+def test_decoding_refuses_a_body_over_the_cap() -> None:
+    """The decoder itself refuses a body larger than MAX_BODY_BYTES."""
+    assert decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 8)) == {"a": 1}
+    with pytest.raises(MennekesResponseError, match="large"):
+        decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 7))
+
+
+async def test_empty_dev_key_leaves_messages_readable(mock: aioresponses) -> None:
+    """Without a DevKey, error texts are not garbled by redaction."""
+    async with aiohttp.ClientSession() as session:
+        client = MennekesClient(host=HOST, dev_key="", session=session)
+        url = client._url("ChargeData")
+        mock.get(url, exception=aiohttp.ClientConnectionError("Connection refused"))
+        with pytest.raises(MennekesConnectionError, match="Connection refused"):
+            await client.get_state()
+
+
 def test_deep_nesting_is_a_response_error(small_stack: SmallStack) -> None:
     """JSON nested too deep for the stack is refused, never a RecursionError."""
     depth = MAX_BODY_BYTES // 2 - 20

@@ -573,10 +573,10 @@ class MennekesClient:
 
     def _without_secret(self, text: str) -> str:
         """Return text with the DevKey removed, however a URL spelt it."""
-        if self.dev_key:
-            in_query = self._url("").raw_query_string.partition("=")[2]
-            for spelling in {self.dev_key, quote(self.dev_key, safe=""), in_query}:
-                text = text.replace(spelling, _REDACTED)
+        in_query = self._url("").raw_query_string.partition("=")[2]
+        # An empty spelling would "match" between every two characters.
+        for spelling in {self.dev_key, quote(self.dev_key, safe=""), in_query} - {""}:
+            text = text.replace(spelling, _REDACTED)
         return _redact(text)
 
     async def _request(
