@@ -37,7 +37,7 @@ from custom_components.evse_bridge.const import (
 settings.register_profile(
     "default", max_examples=100, deadline=None, database=None, print_blob=True
 )
-settings.register_profile("fuzz", settings.get_profile("default"), max_examples=10_000)
+settings.register_profile("fuzz", settings.get_profile("default"), max_examples=5_000)
 
 CBID = "91728M03W4010406"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -667,6 +667,22 @@ async def test_dates_that_do_not_matter_never_fail_a_poll(
     assert charge.state is CircontrolPlugState.AVAILABLE
 
 
+@pytest.mark.parametrize("energy", ["-1.000000", "-1e300", "-0.5"])
+async def test_negative_energies_are_unknown(
+    mocked: aioresponses, client: CircontrolClient, energy: str
+) -> None:
+    """A negative lifetime or session energy cannot be true: it is unknown."""
+    body = re.sub(
+        r"<(activeEnergy|partialActiveEnergy)>[^<]*<",
+        lambda match: f"<{match[1]}>{energy}<",
+        fixture("chargeInfo.xml"),
+    )
+    mocked.get(CHARGE_INFO, body=body)
+    (charge,) = await client.get_charge_info()
+    assert charge.active_energy_wh is None
+    assert charge.partial_active_energy_wh is None
+
+
 async def test_entity_bomb_refused(
     mocked: aioresponses, client: CircontrolClient
 ) -> None:

@@ -272,6 +272,12 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _energy(text: str | None) -> float | None:
+    """Parse an energy counter; a negative one cannot be true and is unknown."""
+    value = _number(text)
+    return value if value is not None and value >= 0 else None
+
+
 def _integer(text: str | None) -> int | None:
     """Parse an integer that may be written with decimals (``5`` or ``5.000000``)."""
     value = _number(text)
@@ -424,8 +430,8 @@ class CircontrolChargeInfo:
             state_code=state_code,
             state=_plug_state(state_code),
             user=child_text(element, "user") or None,
-            active_energy_wh=_number(child_text(element, "activeEnergy")),
-            partial_active_energy_wh=_number(
+            active_energy_wh=_energy(child_text(element, "activeEnergy")),
+            partial_active_energy_wh=_energy(
                 child_text(element, "partialActiveEnergy")
             ),
             request_date=_date(child_text(element, "requestDate")),

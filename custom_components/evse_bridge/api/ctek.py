@@ -47,7 +47,6 @@ __all__ = [
     "CtekState",
     "CtekTopicError",
     "CtekUpdate",
-    "for_log",
     "is_connector_part",
     "is_part_name",
     "normalize_base_topic",
@@ -281,7 +280,7 @@ def subscription_topic(base_topic: str, charger_id: str) -> str:
     return topic
 
 
-def for_log(value: object) -> str:
+def _for_log(value: object) -> str:
     """Return something a message brought as a bounded, escaped log text."""
     if not isinstance(value, str):
         return f"<{type(value).__name__}>"
@@ -508,7 +507,7 @@ class CtekCharger:
         """
         if connector.vendor_status is not None:
             return
-        code = for_log(data.get("state"))
+        code = _for_log(data.get("state"))
         if code in self._unknown_codes or len(self._unknown_codes) >= MAX_UNKNOWN_CODES:
             return
         self._unknown_codes.add(code)
