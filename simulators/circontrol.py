@@ -115,6 +115,8 @@ class SimulatedFaults:
     """Answer 204 to forced variables but do not apply them."""
     entity_bomb: bool = False
     """Serve an entity-expansion bomb to every GET."""
+    missing_information: bool = False
+    """Answer 404 to ``system/information.xml``, as some firmware does."""
 
     def clear(self) -> None:
         """Switch every fault off."""
@@ -711,6 +713,8 @@ class CircontrolSimulator:
 
     async def _information(self, _request: web.Request) -> web.Response:
         """``system/information.xml`` (without the device type icons)."""
+        if self.faults.missing_information:
+            return web.Response(status=404, text="Not found")
         return self._document(
             "systemInformation",
             f"<name>{SERVER_BANNER}</name><version>{escape(self.version)}</version>"

@@ -7,6 +7,7 @@ from unittest.mock import Mock, patch
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -27,6 +28,16 @@ from custom_components.evse_bridge.const import (
     DOMAIN,
     Vendor,
 )
+
+# Hypothesis (tests/api/test_fuzz.py and the property tests). "default": a
+# short search in every suite run; "fuzz": the long run, a few minutes, chosen
+# with --hypothesis-profile=fuzz. No deadline: timing is for benchmarks. No
+# example database: a run leaves no files, and a failure prints how to
+# reproduce it.
+settings.register_profile(
+    "default", max_examples=100, deadline=None, database=None, print_blob=True
+)
+settings.register_profile("fuzz", settings.get_profile("default"), max_examples=5_000)
 
 CBID = "91728M03W4010406"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -135,12 +135,20 @@ async def test_silent_charger_then_recovery(hass: HomeAssistant) -> None:
         ({CONF_BASE_TOPIC: "a//b"}, CONF_BASE_TOPIC),
         ({CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: "+"}, CONF_CHARGER_ID),
         ({CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: "a/b"}, CONF_CHARGER_ID),
+        ({CONF_BASE_TOPIC: "home\x1bctek"}, CONF_BASE_TOPIC),
+        ({CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: "91728\x00M03"}, CONF_CHARGER_ID),
+        ({CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: "id\x85id"}, CONF_CHARGER_ID),
+        ({CONF_BASE_TOPIC: "a" * 65000, CONF_CHARGER_ID: "b" * 600}, CONF_CHARGER_ID),
     ],
 )
 async def test_invalid_topics(
     hass: HomeAssistant, user_input: dict[str, str], field: str
 ) -> None:
-    """Wildcards and empty levels are refused at the field at fault."""
+    """Wildcards, empty levels, control characters and overlong topics are refused.
+
+    Each at the field at fault; a control character in a subscription would
+    make the broker drop Home Assistant's MQTT connection.
+    """
     result = await start_ctek_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input

@@ -16,6 +16,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.evse_bridge.api.ctek import MAX_PARTS
+from custom_components.evse_bridge.const import LOGGER
+
 from .conftest import CBID, publish, publish_documented_burst
 
 POWER = f"sensor.chargestorm_{CBID.lower()}_evse_1_power"
@@ -167,26 +170,64 @@ async def test_other_chargers_are_ignored(
     assert hass.states.get(POWER) is None
 
 
-async def test_part_names_and_serials(
+async def test_part_serials(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    """Any meter name gets a device; its latest serial number is shown."""
-    await publish(hass, "subMeter", "meterinfo", {"serialno": "OLD"})
-    await publish(hass, "subMeter", "meterinfo", {"serialno": 4711})
-    await publish(hass, "subMeter", "em", {"energy": 5})
-    await publish(hass, "subMeter", "em", {"energy": 5})
-    await publish(hass, "subMeter", "unknown", {"energy": 6})
+    """A part's latest serial number is shown; unknown kinds change nothing."""
+    await publish(hass, "evse3", "meterinfo", {"serialno": "OLD"})
+    await publish(hass, "evse3", "meterinfo", {"serialno": 4711})
+    await publish(hass, "evse3", "em", {"energy": 5})
+    await publish(hass, "evse3", "em", {"energy": 5})
+    await publish(hass, "evse3", "unknown", {"energy": 6})
     device = device_registry.async_get_device_by_identifier(
-        ("evse_bridge", f"{CBID}_subMeter"), init_integration.entry_id
+        ("evse_bridge", f"{CBID}_evse3"), init_integration.entry_id
     )
     assert device is not None
-    assert device.name == f"Chargestorm {CBID} subMeter"
+    assert device.name == f"Chargestorm {CBID} EVSE 3"
     assert device.serial_number == "4711"
-    state = hass.states.get(f"sensor.chargestorm_{CBID.lower()}_submeter_energy")
+    state = hass.states.get(f"sensor.chargestorm_{CBID.lower()}_evse_3_energy")
     assert state is not None
     assert state.state == "0.005"
+
+
+async def test_strangers_cannot_add_devices_or_flood_the_log(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Messages under invented part names, or for too many parts, add nothing.
+
+    Whatever is published under the charger's topic, the devices, the
+    remembered bad topics and the warnings stay bounded.
+    """
+    for number in range(300):
+        await publish(hass, f"meter{number}", "em", {"energy": 1, "power": 1})
+        await publish(hass, f"evse{number}", "em", "not json")
+        await publish(hass, f"evse{number}", "em", {"energy": 1, "power": 1})
+    devices = dr.async_entries_for_config_entry(
+        device_registry, init_integration.entry_id
+    )
+    # The charger itself and at most MAX_PARTS parts, all of them EVSEs.
+    assert len(devices) == 1 + MAX_PARTS
+    part_ids = {
+        identifier.removeprefix(f"{CBID}_")
+        for device in devices
+        for _, identifier in device.identifiers
+        if identifier != CBID
+    }
+    assert part_ids == {f"evse{number}" for number in range(1, MAX_PARTS + 1)}
+    coordinator = init_integration.runtime_data.coordinator
+    assert len(coordinator._bad_topics) <= 3 * MAX_PARTS
+    warnings = [
+        record
+        for record in caplog.records
+        if record.levelname == "WARNING" and record.name.startswith(LOGGER.name)
+    ]
+    assert len(warnings) <= 3 * MAX_PARTS + 1
+    assert all(len(record.getMessage()) < 300 for record in warnings)
 
 
 async def test_a_failing_listener_does_not_stop_the_others(

@@ -197,15 +197,25 @@ async def test_charger_errors_then_recovery(
 
 
 @pytest.mark.parametrize(
-    ("vendor", "host"),
-    [(Vendor.CIRCONTROL, "fe80::1%eth0"), (Vendor.MENNEKES, "evse\\garage")],
+    "host",
+    [
+        "fe80::1%eth0",
+        "evse\\garage",
+        "[::1",
+        "wall\x00box",
+        "-wallbox",
+        "wallbox..lan",
+        "192.0.2.20:80",
+        "a" * 254,
+    ],
 )
 async def test_host_the_client_refuses_is_invalid_host(
     hass: HomeAssistant, vendor: Vendor, host: str
 ) -> None:
     """A host that cannot be part of a URL is an invalid host, not an unknown error.
 
-    The real client factory is used: it refuses the host before any request.
+    The real client factory is used: both clients refuse the host, by the same
+    rules, before any request.
     """
     result = await start_flow(hass, vendor)
     result = await hass.config_entries.flow.async_configure(
@@ -213,6 +223,20 @@ async def test_host_the_client_refuses_is_invalid_host(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_HOST: "invalid_host"}
+
+
+@pytest.mark.usefixtures("create_charger")
+@pytest.mark.parametrize("host", ["fd00::5", " [fd00::5] "])
+async def test_ipv6_host_is_accepted(
+    hass: HomeAssistant, vendor: Vendor, host: str
+) -> None:
+    """An IPv6 address is a host; it is stored without brackets."""
+    result = await start_flow(hass, vendor)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**USER_INPUT[vendor], CONF_HOST: host}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_HOST] == "fd00::5"
 
 
 async def test_already_configured_updates_the_address(

@@ -11,6 +11,7 @@ from homeassistant.const import (
     CONF_HOST,
     CONF_PASSWORD,
     CONF_PIN,
+    CONF_PORT,
     CONF_USERNAME,
     STATE_UNAVAILABLE,
     Platform,
@@ -109,6 +110,21 @@ async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("create_charger")
+async def test_ipv6_charger_sets_up(
+    hass: HomeAssistant, vendor: Vendor, device_registry: dr.DeviceRegistry
+) -> None:
+    """A charger at an IPv6 address sets up; its web interface link works."""
+    entry = http_entry(vendor, **{CONF_HOST: "fd00::5"})
+    await setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, SERIAL[vendor]), entry.entry_id
+    )
+    assert device is not None
+    assert device.configuration_url == f"http://[fd00::5]:{entry.data[CONF_PORT]}"
 
 
 @pytest.mark.usefixtures("create_charger")

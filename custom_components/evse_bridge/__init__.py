@@ -6,6 +6,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
 from .api.chargers import ChargerAuthenticationError, ChargerError
+from .api.http import base_url
 from .api.model import ChargerInfo
 from .const import CONF_VENDOR, DOMAIN, Vendor
 from .coordinator import (
@@ -53,7 +54,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseBridgeConfigEntry) -
                 translation_placeholders={"error": str(err)},
             ) from err
         coordinator = PolledCoordinator(hass, entry, charger, info)
-        configuration_url = f"http://{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}"
+        configuration_url = base_url(entry.data[CONF_HOST], entry.data[CONF_PORT])
     await coordinator.async_config_entry_first_refresh()
     charger_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,

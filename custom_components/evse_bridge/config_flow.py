@@ -37,6 +37,7 @@ from .api.ctek import (
     subscription_topic,
     validate_charger_id,
 )
+from .api.http import normalize_host
 from .api.mennekes import DEFAULT_PORT as MENNEKES_PORT
 from .api.model import ChargerInfo
 from .const import (
@@ -93,8 +94,6 @@ CREDENTIALS_SCHEMAS = {
 CREDENTIAL_FIELD = {Vendor.CIRCONTROL: CONF_PASSWORD, Vendor.MENNEKES: CONF_PIN}
 # CirCarLife serves plain HTTP on port 80; MHCP listens on 25000.
 DEFAULT_PORTS = {Vendor.CIRCONTROL: 80, Vendor.MENNEKES: MENNEKES_PORT}
-# Characters that would make a host change the URL beyond its host part.
-_NOT_IN_HOST = set("/?#@ \t")
 
 
 class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -187,7 +186,9 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         charger_id = _ANY_CHARGER
         if user_input.get(CONF_CHARGER_ID, "").strip():
             try:
-                charger_id = validate_charger_id(user_input[CONF_CHARGER_ID])
+                charger_id = validate_charger_id(
+                    user_input[CONF_CHARGER_ID], base_topic
+                )
             except CtekTopicError:
                 errors[CONF_CHARGER_ID] = "invalid_topic"
                 return None
@@ -261,14 +262,11 @@ class EvseBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: dict[str, Any], errors: dict[str, str]
     ) -> ChargerInfo | None:
         """Ask the charger who it is; None with ``errors`` filled if that fails."""
-        data[CONF_HOST] = data[CONF_HOST].strip()
-        if not data[CONF_HOST] or _NOT_IN_HOST.intersection(data[CONF_HOST]):
-            errors[CONF_HOST] = "invalid_host"
-            return None
         vendor = Vendor(data[CONF_VENDOR])
         try:
+            data[CONF_HOST] = normalize_host(data[CONF_HOST])
             charger = create_polled_charger(self.hass, data)
-        except ValueError:  # a host the client cannot put in a URL
+        except ValueError:  # a host the clients cannot put in a URL
             errors[CONF_HOST] = "invalid_host"
             return None
         try:

@@ -75,6 +75,9 @@ class CtekCoordinator(DataUpdateCoordinator[ChargerState]):
         """The part the last update was about; None when it concerns all parts."""
         self._last_seen: dict[str, float] = {}
         self._stale_parts: set[str] = set()
+        # Topics whose last payload was unusable, so each is logged once. The
+        # charger decodes only the three kinds of at most MAX_PARTS parts,
+        # which bounds it whatever strangers publish.
         self._bad_topics: set[str] = set()
         self._serial_numbers: dict[str, str | None] = {}
         self._parts: dict[str, Part] = {}

@@ -468,6 +468,47 @@ async def test_info_with_serial(mocked: aioresponses, client: CircontrolClient) 
     assert (await client.get_info()).serial_number == "CCL-123456"
 
 
+async def test_info_without_information_xml(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """A serial number from deviceInfo is identity enough: information.xml may fail.
+
+    Only the firmware version is then unknown.
+    """
+    body = fixture("deviceInfo_EVSE.xml").replace(
+        "<type>", "<serialNumber>CCL-123456</serialNumber><type>"
+    )
+    for answer in ({"status": 404}, {"body": "<html>Not found</html>"}):
+        mocked.get(DEVICE_INFO, body=body)
+        mocked.get(INFORMATION, **answer)
+        info = await client.get_info()
+        assert info.serial_number == "CCL-123456"
+        assert info.firmware_version is None
+
+
+async def test_info_needs_information_xml_without_serial(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """Without a serial number, the main device id of information.xml is needed."""
+    mocked.get(DEVICE_INFO, body=fixture("deviceInfo_EVSE.xml"))
+    mocked.get(INFORMATION, status=404)
+    with pytest.raises(CircontrolResponseError, match="serial"):
+        await client.get_info()
+
+
+async def test_info_refused_credentials_on_information_xml(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """A login refused on information.xml is an authentication error, not a gap."""
+    body = fixture("deviceInfo_EVSE.xml").replace(
+        "<type>", "<serialNumber>CCL-123456</serialNumber><type>"
+    )
+    mocked.get(DEVICE_INFO, body=body)
+    mocked.get(INFORMATION, status=401)
+    with pytest.raises(CircontrolAuthenticationError):
+        await client.get_info()
+
+
 async def test_info_without_any_id(
     mocked: aioresponses, client: CircontrolClient
 ) -> None:
@@ -584,6 +625,62 @@ async def test_invalid_documents(
     mocked.get(CHARGE_INFO, body=body)
     with pytest.raises(CircontrolResponseError, match=match):
         await client.get_charge_info()
+
+
+@pytest.mark.parametrize(
+    "encoding", ["x-unknown", "utf-32", "rot13", "base64", "idna", "undefined"]
+)
+async def test_unknown_declared_encoding(
+    mocked: aioresponses, client: CircontrolClient, encoding: str
+) -> None:
+    """An encoding expat cannot use is an invalid document, not a LookupError."""
+    body = f'<?xml version="1.0" encoding="{encoding}"?><chargesInfo/>'
+    with pytest.raises(XmlError, match="encoding"):
+        parse_xml(body.encode())
+    mocked.get(CHARGE_INFO, body=body)
+    with pytest.raises(CircontrolResponseError, match="encoding"):
+        await client.get_charge_info()
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["1e20", "1633452620091.000000", "253402300800", "inf", "-1e300", "1" * 400],
+)
+async def test_dates_that_do_not_matter_never_fail_a_poll(
+    mocked: aioresponses, client: CircontrolClient, date: str
+) -> None:
+    """Session dates out of range (milliseconds, far future) are unknown.
+
+    Nothing depends on them, so the poll still gives the meter and the state.
+    """
+    body = re.sub(
+        r"<(requestDate|beginDate|endDate)>[^<]*<",
+        lambda match: f"<{match[1]}>{date}<",
+        fixture("chargeInfo.xml"),
+    )
+    mocked.get(CHARGE_INFO, body=body)
+    (charge,) = await client.get_charge_info()
+    assert charge.request_date is None
+    assert charge.begin_date is None
+    assert charge.end_date is None
+    assert charge.active_energy_wh == 4855390
+    assert charge.state is CircontrolPlugState.AVAILABLE
+
+
+@pytest.mark.parametrize("energy", ["-1.000000", "-1e300", "-0.5"])
+async def test_negative_energies_are_unknown(
+    mocked: aioresponses, client: CircontrolClient, energy: str
+) -> None:
+    """A negative lifetime or session energy cannot be true: it is unknown."""
+    body = re.sub(
+        r"<(activeEnergy|partialActiveEnergy)>[^<]*<",
+        lambda match: f"<{match[1]}>{energy}<",
+        fixture("chargeInfo.xml"),
+    )
+    mocked.get(CHARGE_INFO, body=body)
+    (charge,) = await client.get_charge_info()
+    assert charge.active_energy_wh is None
+    assert charge.partial_active_energy_wh is None
 
 
 async def test_entity_bomb_refused(
@@ -747,6 +844,16 @@ async def test_command_http_error(
     mocked.put(FORCE, status=500)
     with pytest.raises(CircontrolResponseError):
         await client.set_current_limit(1, 16)
+
+
+@pytest.mark.parametrize("amps", [6.5, 16.0, "16", None])
+async def test_current_must_be_whole_amperes(
+    mocked: aioresponses, client: CircontrolClient, amps: Any
+) -> None:
+    """A fractional (or non-integer) current is refused before any request."""
+    with pytest.raises(ValueError, match="whole number of amperes"):
+        await client.set_current_limit(1, amps)
+    assert count(mocked) == 0
 
 
 @pytest.mark.parametrize("amps", [-1, 0, 5, 64, 100])
@@ -924,6 +1031,7 @@ async def test_minimal_documents_use_default_names(
     [
         ("custom_components/evse_bridge/api/circontrol.py", ("homeassistant",)),
         ("custom_components/evse_bridge/api/xml.py", ("homeassistant",)),
+        ("custom_components/evse_bridge/api/http.py", ("homeassistant",)),
         (
             "simulators/circontrol.py",
             ("homeassistant", "custom_components"),

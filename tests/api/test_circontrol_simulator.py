@@ -282,6 +282,28 @@ async def test_info_with_serial_number() -> None:
         assert (await client.get_info()).serial_number == "CCL-0042"
 
 
+async def test_info_without_information_xml() -> None:
+    """Without information.xml, a serial number still identifies the box."""
+    async with (
+        CircontrolSimulator(serial_number="CCL-0042") as sim,
+        CircontrolClient(host="127.0.0.1", port=sim.port) as client,
+    ):
+        sim.faults.missing_information = True
+        info = await client.get_info()
+        assert info.serial_number == "CCL-0042"
+        assert info.firmware_version is None
+        assert sim.requests["/services/system/information.xml"] == 1
+
+
+async def test_info_without_information_xml_nor_serial(
+    sim: CircontrolSimulator, client: CircontrolClient
+) -> None:
+    """A box with neither a serial number nor information.xml has no identity."""
+    sim.faults.missing_information = True
+    with pytest.raises(CircontrolResponseError, match="serial"):
+        await client.get_info()
+
+
 @pytest.mark.parametrize("plugs", [0, 2])
 async def test_plug_counts(plugs: int) -> None:
     """Boxes with no plug or two plugs report that many parts."""

@@ -6,6 +6,12 @@ from pathlib import Path
 import pytest
 
 from custom_components.evse_bridge.api.ctek import (
+    MAX_BARE_NUMBERS,
+    MAX_BRACKETS,
+    MAX_PARTS,
+    MAX_PAYLOAD_BYTES,
+    MAX_TOPIC_BYTES,
+    MAX_UNKNOWN_CODES,
     CtekCharger,
     CtekPayloadError,
     CtekState,
@@ -14,6 +20,8 @@ from custom_components.evse_bridge.api.ctek import (
     validate_charger_id,
 )
 from custom_components.evse_bridge.api.model import ConnectorStatus
+
+from .conftest import SmallStack
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ctek"
 CBID = "91728M03W4010406"
@@ -214,6 +222,143 @@ def test_unusable_payloads_raise_and_keep_state(
     assert meter.energy_wh == 1000
 
 
+def test_size_cap_counts_bytes(charger: CtekCharger) -> None:
+    """The cap is in bytes: a text of few characters but many bytes is refused."""
+    padding = "€" * (MAX_PAYLOAD_BYTES // 3 + 1)  # 3 bytes each, below in characters
+    with pytest.raises(CtekPayloadError, match="too large"):
+        em(charger, '{"energy": 1, "x": "' + padding + '"}')
+    with pytest.raises(CtekPayloadError, match="too large"):
+        em(charger, b'{"energy": 1, "x": "' + padding.encode() + b'"}')
+
+
+def test_payload_at_the_size_cap_is_read(charger: CtekCharger) -> None:
+    """A payload of exactly MAX_PAYLOAD_BYTES is still read."""
+    head, tail = '{"energy": 7, "x": "', '"}'
+    payload = head + "€" * ((MAX_PAYLOAD_BYTES - len(head) - len(tail)) // 3)
+    payload += " " * (MAX_PAYLOAD_BYTES - len((payload + tail).encode()))
+    payload += tail
+    assert len(payload.encode()) == MAX_PAYLOAD_BYTES
+    em(charger, payload)
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 7
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '\\"' * (MAX_PAYLOAD_BYTES // 2),
+        '{"x": nan, "y": "' + '\\"' * 8000,
+        "{" + "nan," * 4000 + "}",
+        '"' + "\\" * 16000,
+        "-" * MAX_PAYLOAD_BYTES,
+    ],
+    ids=["escaped-quotes", "unterminated", "many-tokens", "backslashes", "minus"],
+)
+def test_worst_case_payloads_are_refused(charger: CtekCharger, payload: str) -> None:
+    """Payloads crafted against the nan fallback are refused like any other."""
+    with pytest.raises(CtekPayloadError, match="not JSON"):
+        em(charger, payload)
+
+
+def test_nan_fallback_keeps_strings_with_quotes_and_tokens(
+    charger: CtekCharger,
+) -> None:
+    """Escaped quotes and token-like text inside strings survive the fallback."""
+    charger.handle_message(
+        f"CTEK/{CBID}/evse1/meterinfo",
+        '{"serialno": "a\\"nan\\"-inf", "energy": -nan, "x": ["nan", inf]}',
+    )
+    assert charger.state.parts["evse1"].serial_number == 'a"nan"-inf'
+
+
+@pytest.mark.parametrize(
+    ("field", "attribute"),
+    [("energy", "energy_wh"), ("power", "power_w"), ("frequency", "frequency_hz")],
+)
+def test_integer_too_large_for_a_float_is_unknown(
+    charger: CtekCharger, field: str, attribute: str
+) -> None:
+    """A 400-digit integer is no reading; it must not raise OverflowError."""
+    huge = "9" * 400
+    em(charger, f'{{"{field}": {huge}, "current": [{huge}, -{huge}, 1]}}')
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert getattr(meter, attribute) is None
+    assert meter.current_a == (None, None, 1.0)
+    charger.handle_message(
+        f"CTEK/{CBID}/evse1/status", f'{{"state": "CHRG", "assigned": {huge}}}'
+    )
+    connector = charger.state.parts["evse1"].connector
+    assert connector is not None
+    assert connector.offered_current_a is None
+    charger.handle_message(f"CTEK/{CBID}/evse1/meterinfo", f'{{"serialno": {huge}}}')
+    assert charger.state.parts["evse1"].serial_number is None
+
+
+def test_deep_nesting_is_a_payload_error(
+    charger: CtekCharger, small_stack: SmallStack
+) -> None:
+    """Nesting too deep for the stack is refused, never a RecursionError."""
+    depth = (MAX_PAYLOAD_BYTES - 30) // 2
+    nested = "[" * depth + "]" * depth
+    for payload in (f'{{"energy": {nested}}}', f'{{"energy": nan, "x": {nested}}}'):
+
+        def feed(payload: str = payload) -> None:
+            em(charger, payload)
+
+        with pytest.raises(CtekPayloadError, match="arrays or objects"):
+            small_stack(feed)
+    assert charger.state.parts == {}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"x": [' + "[]," * 2000 + "[]]}",
+        '{"x": [' + "{}," * 2000 + "{}]}",
+        '{"serialno": "' + "[" * 100 + '"}',
+    ],
+    ids=["arrays", "objects", "in-a-string"],
+)
+def test_many_containers_are_refused(charger: CtekCharger, payload: str) -> None:
+    """More brackets than any CTEK message has are refused before parsing."""
+    with pytest.raises(CtekPayloadError, match="arrays or objects"):
+        em(charger, payload)
+
+
+def test_bare_numbers_up_to_the_limit_are_read(charger: CtekCharger) -> None:
+    """The nan fallback reads MAX_BARE_NUMBERS tokens, and refuses more."""
+    tokens = ", ".join(f'"x{n}": nan' for n in range(MAX_BARE_NUMBERS - 1))
+    em(charger, f'{{"energy": 4, "power": inf, {tokens}}}')
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 4
+    assert meter.power_w is None
+    with pytest.raises(CtekPayloadError, match="not JSON"):
+        em(charger, f'{{"energy": 5, "power": inf, "y": -nan, {tokens}}}')
+
+
+def test_brackets_up_to_the_limit_are_read(charger: CtekCharger) -> None:
+    """A payload with MAX_BRACKETS brackets is still read."""
+    filler = ", ".join(f'"x{n}": []' for n in range(MAX_BRACKETS - 1))
+    em(charger, f'{{"energy": 3, {filler}}}')
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 3
+
+
+@pytest.mark.parametrize(
+    "serial", ['"\\u001b[31mred"', '"\\ud800"', '"' + "S" * 65 + '"', '"a\\nb"']
+)
+def test_unprintable_or_long_serial_number_is_unknown(
+    charger: CtekCharger, serial: str
+) -> None:
+    """A serial number shown on the device page must be short, printable text."""
+    charger.handle_message(f"CTEK/{CBID}/evse1/meterinfo", f'{{"serialno": {serial}}}')
+    assert charger.state.parts["evse1"].serial_number is None
+
+
 def test_bytes_payload(charger: CtekCharger) -> None:
     """Payloads may arrive undecoded."""
     em(charger, b'{"energy": 42}')
@@ -222,11 +367,68 @@ def test_bytes_payload(charger: CtekCharger) -> None:
     assert meter.energy_wh == 42
 
 
-def test_unknown_meter_names_become_parts(charger: CtekCharger) -> None:
-    """A meter the charger publishes later (evse3, subMeter) becomes a part."""
+def test_later_evse_becomes_a_part(charger: CtekCharger) -> None:
+    """An outlet the charger starts publishing later (evse3) becomes a part."""
     em(charger, '{"energy": 1}', part="evse3")
-    em(charger, '{"energy": 2}', part="subMeter")
-    assert set(charger.state.parts) == {"evse3", "subMeter"}
+    em(charger, '{"energy": 2}', part="evse99")
+    assert set(charger.state.parts) == {"evse3", "evse99"}
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["subMeter", "evse0", "evse01", "evse100", "EVSE1", "mainmeter", "evse1 ", "x\x00"],
+)
+def test_part_names_the_protocol_does_not_define_are_ignored(
+    charger: CtekCharger, part: str
+) -> None:
+    """Only mainMeter and evse1..evse99 are parts; anything else is not."""
+    assert charger.handle_message(f"CTEK/{CBID}/{part}/em", '{"energy": 1}') is None
+    assert charger.handle_message(f"CTEK/{CBID}/{part}/em", "garbage") is None
+    assert charger.state.parts == {}
+
+
+def test_parts_per_charger_are_capped(
+    charger: CtekCharger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Parts beyond MAX_PARTS are ignored, with one warning; known ones go on."""
+    for number in range(1, 100):
+        em(charger, '{"energy": 1}', part=f"evse{number}")
+    assert len(charger.state.parts) == MAX_PARTS
+    assert caplog.text.count("ignoring") == 1
+    em(charger, '{"energy": 5}', part="evse1")
+    meter = charger.state.parts["evse1"].meter
+    assert meter is not None
+    assert meter.energy_wh == 5
+
+
+def test_unknown_state_codes_remembered_are_capped(
+    charger: CtekCharger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stream of invented codes is logged a bounded number of times."""
+    for number in range(1000):
+        charger.handle_message(f"CTEK/{CBID}/evse1/status", f'{{"state": "X{number}"}}')
+    assert len(charger._unknown_codes) == MAX_UNKNOWN_CODES
+    assert caplog.text.count("Unknown EVSE state") == MAX_UNKNOWN_CODES
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "\\u001b[2J\\nFAKE LOG LINE " + "A" * 10_000,
+        "[" * 30 + "]" * 30,
+        "1" * 4000,
+    ],
+    ids=["escape-sequences", "nested", "long-integer"],
+)
+def test_logged_state_is_bounded_and_escaped(
+    charger: CtekCharger, caplog: pytest.LogCaptureFixture, state: str
+) -> None:
+    """What a stranger sends reaches the log short and without control codes."""
+    value = state if state[0] in "[1" else f'"{state}"'
+    charger.handle_message(f"CTEK/{CBID}/evse1/status", f'{{"state": {value}}}')
+    (record,) = [r for r in caplog.records if "Unknown EVSE state" in r.message]
+    assert len(record.getMessage()) < 200
+    assert record.getMessage().isprintable()
 
 
 @pytest.mark.parametrize(
@@ -275,18 +477,62 @@ def test_base_topic_normalized(raw: str, normalized: str) -> None:
     assert CtekCharger(raw, CBID).subscription == f"{normalized}/{CBID}/+/+"
 
 
-@pytest.mark.parametrize("raw", ["CTEK/#", "CTEK/+", "a//b", "+", "x\0"])
+INVALID_IN_TOPICS = [
+    "x\0",
+    "a\x01b",
+    "line\nbreak",
+    "tab\there",
+    "del\x7f",
+    "c1\x85c1",
+    "\ufdd0",
+    "\U0001fffe",
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize(
+    "raw", ["CTEK/#", "CTEK/+", "a//b", "+", "a+b", *INVALID_IN_TOPICS]
+)
 def test_base_topic_with_wildcards_refused(raw: str) -> None:
-    """Wildcards and empty levels would subscribe to other devices' data."""
+    """Wildcards, empty levels and characters MQTT refuses are refused.
+
+    A control character in a subscription makes the broker drop Home
+    Assistant's MQTT connection, for every MQTT integration.
+    """
     with pytest.raises(CtekTopicError):
         normalize_base_topic(raw)
+    with pytest.raises(CtekTopicError):
+        normalize_base_topic(f"home/{raw}/ctek")
 
 
-@pytest.mark.parametrize("raw", ["", "a/b", "+", "#", "  "])
+@pytest.mark.parametrize("raw", ["", "a/b", "+", "#", "  ", *INVALID_IN_TOPICS])
 def test_bad_charger_id_refused(raw: str) -> None:
-    """A charger id is one topic level, without wildcards."""
+    """A charger id is one topic level, without wildcards or control characters."""
     with pytest.raises(CtekTopicError):
         validate_charger_id(raw)
+    with pytest.raises(CtekTopicError):
+        CtekCharger("CTEK", raw)
+
+
+@pytest.mark.parametrize("raw", ["home/Ålesund", "ctek-🚗", "a b"])
+def test_unusual_but_valid_topic_levels_accepted(raw: str) -> None:
+    """Printable Unicode and inner blanks are valid in MQTT topics."""
+    assert normalize_base_topic(raw) == raw
+    assert validate_charger_id(raw.replace("/", "")) == raw.replace("/", "")
+
+
+def test_topic_length_counts_bytes() -> None:
+    """The whole subscription must fit MQTT's 65535 bytes, counted in UTF-8."""
+    fits = "a" * (MAX_TOPIC_BYTES - len("/+/+/+"))
+    assert normalize_base_topic(fits) == fits
+    with pytest.raises(CtekTopicError):
+        normalize_base_topic(fits + "a")
+    with pytest.raises(CtekTopicError):
+        normalize_base_topic("é" * (MAX_TOPIC_BYTES // 2))
+    with pytest.raises(CtekTopicError):
+        validate_charger_id("b" * 10, base_topic=fits[:-5])
+    with pytest.raises(CtekTopicError):
+        CtekCharger(fits[:-5], "b" * 10)
 
 
 def test_float_artefacts_kept_exactly(charger: CtekCharger) -> None:

@@ -10,11 +10,14 @@ import time
 from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aioresponses import CallbackResult, aioresponses
 import pytest
 from yarl import URL
 
 from custom_components.evse_bridge.api.mennekes import (
+    MAX_BODY_BYTES,
     MennekesAuthenticationError,
     MennekesChargeData,
     MennekesChgState,
@@ -26,10 +29,13 @@ from custom_components.evse_bridge.api.mennekes import (
     MennekesResponseError,
     MennekesTimeoutError,
     build_charger_state,
+    decode_json_object,
     parse_charge_data,
     parse_dev_info,
 )
 from custom_components.evse_bridge.api.model import ConnectorState, ConnectorStatus
+
+from .conftest import SmallStack
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mennekes"
 HOST = "192.0.2.10"
@@ -477,6 +483,128 @@ async def test_connection_error_message_is_redacted(
     assert "DevKey=**REDACTED**" in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirects_are_not_followed(
+    client: MennekesClient, mock: aioresponses, status: int
+) -> None:
+    """A redirect is an error; the DevKey is not carried to where it points."""
+    target = f"http://203.0.113.9/{DEV_KEY}/steal?DevKey={DEV_KEY}"
+    mock.get(CHARGE_DATA_URL, status=status, headers={"Location": target})
+    mock.get(target, payload=charge_data())
+    with pytest.raises(MennekesResponseError) as caught:
+        await client.get_state()
+    assert DEV_KEY not in str(caught.value)
+    assert calls(mock, "GET", target) == []
+
+
+@pytest.mark.parametrize(
+    "dev_key", ["12'tail-7x9q", '12"tail-7x9q', "12 tail-7x9q", "12&tail-7x9q"]
+)
+async def test_unusual_dev_key_never_in_errors(
+    mock: aioresponses, dev_key: str
+) -> None:
+    """No part of a DevKey with quotes, blanks or '&' shows in an error message."""
+    async with aiohttp.ClientSession() as session:
+        client = MennekesClient(
+            host=HOST, dev_key=dev_key, session=session, request_interval=0
+        )
+        url = client._url("ChargeData")
+        for text in (str(url), url.human_repr(), f"{url.path}?DevKey={dev_key}"):
+            mock.get(url, exception=aiohttp.ClientConnectionError(f"Cannot GET {text}"))
+            with pytest.raises(MennekesConnectionError) as caught:
+                await client.get_state()
+            assert "tail-7x9q" not in str(caught.value)
+            assert "Cannot GET" in str(caught.value)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_too_large_body_is_refused(chunked: bool) -> None:
+    """A body above MAX_BODY_BYTES is refused, with or without a Content-Length."""
+    body = b'{"ChgState": "Idle", "x": "' + b" " * MAX_BODY_BYTES + b'"}'
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        if not chunked:
+            return web.Response(body=body, content_type="application/json")
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 4096):
+            await response.write(body[start : start + 4096])
+        return response
+
+    app = web.Application()
+    app.router.add_get("/MHCP/1.0/ChargeData", huge)
+    async with TestServer(app, host="127.0.0.1") as server:
+        assert server.port is not None
+        async with MennekesClient(
+            host="127.0.0.1", port=server.port, dev_key=DEV_KEY
+        ) as client:
+            with pytest.raises(MennekesResponseError, match="large"):
+                await client.get_state()
+
+
+def test_decoding_refuses_a_body_over_the_cap() -> None:
+    """The decoder itself refuses a body larger than MAX_BODY_BYTES."""
+    assert decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 8)) == {"a": 1}
+    with pytest.raises(MennekesResponseError, match="large"):
+        decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 7))
+
+
+async def test_empty_dev_key_leaves_messages_readable(mock: aioresponses) -> None:
+    """Without a DevKey, error texts are not garbled by redaction."""
+    async with aiohttp.ClientSession() as session:
+        client = MennekesClient(host=HOST, dev_key="", session=session)
+        url = client._url("ChargeData")
+        mock.get(url, exception=aiohttp.ClientConnectionError("Connection refused"))
+        with pytest.raises(MennekesConnectionError, match="Connection refused"):
+            await client.get_state()
+
+
+def test_deep_nesting_is_a_response_error(small_stack: SmallStack) -> None:
+    """JSON nested too deep for the stack is refused, never a RecursionError."""
+    depth = MAX_BODY_BYTES // 2 - 20
+    body = ('{"ChgNrg": ' + "[" * depth + "]" * depth + "}").encode()
+    with pytest.raises(MennekesResponseError, match="JSON"):
+        small_stack(lambda: decode_json_object(body))
+
+
+@pytest.mark.parametrize("key", ["ChgNrg", "ChgDuration", "ActPwr", "RemoteCurr"])
+async def test_integer_too_large_for_a_float(
+    client: MennekesClient, mock: aioresponses, key: str
+) -> None:
+    """A 400-digit integer is a response error naming the field, not OverflowError."""
+    body = json.dumps(charge_data()).replace(
+        f'"{key}": ', f'"{key}": {"9" * 400}, "_{key}": '
+    )
+    mock.get(CHARGE_DATA_URL, body=body)
+    with pytest.raises(MennekesResponseError, match=key):
+        await client.get_state()
+    with pytest.raises(MennekesResponseError, match="Sn"):
+        parse_dev_info(dev_info(Sn=10**400))
+
+
+@pytest.mark.parametrize("serial", ["\u001b[31m123", "12\n34", "1" * 65, 10**65, -5])
+def test_unusable_serial_number(serial: object) -> None:
+    """A serial number (the entry's unique id) must be short printable text."""
+    with pytest.raises(MennekesResponseError, match="Sn"):
+        parse_dev_info(dev_info(Sn=serial))
+
+
+async def test_unknown_states_logged_bounded(
+    client: MennekesClient, mock: aioresponses, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Invented states are logged escaped, short, and only so many times."""
+    states = ["\u001b[2J" + "A" * 10_000] + [f"State{n}" for n in range(50)]
+    for state in states:
+        mock.get(CHARGE_DATA_URL, payload=charge_data(ChgState=state))
+        await client.get_state()
+    warnings = [r.getMessage() for r in caplog.records if "unknown" in r.getMessage()]
+    assert 1 < len(warnings) <= 16
+    assert all(len(message) < 200 for message in warnings)
+    assert all(message.isprintable() for message in warnings)
+
+
 # --- Commands ------------------------------------------------------------------
 
 
@@ -560,7 +688,8 @@ async def test_verify_waits_between_reads(mock: aioresponses) -> None:
 
 
 @pytest.mark.parametrize(
-    ("amps", "max_amps"), [(5, 32), (0, 32), (-6, 32), (33, 32), (17, 16), (True, 32)]
+    ("amps", "max_amps"),
+    [(5, 32), (0, 32), (-6, 32), (33, 32), (17, 16), (True, 32), (6.5, 32), (16.0, 32)],
 )
 async def test_current_limit_out_of_range(
     client: MennekesClient, mock: aioresponses, amps: int, max_amps: int
@@ -582,6 +711,10 @@ async def test_current_limit_out_of_range(
         ("resume", "StandbyConnect", True),
         ("resume", "Paused", False),
         ("resume", "Warming", False),
+        ("resume", "Terminated", False),
+        ("resume", "Idle", False),
+        ("resume", "Error", False),
+        ("resume", "StandbyAuthorize", False),
         ("stop", "Terminated", True),
         ("stop", "Idle", True),
         ("stop", "Charging", False),

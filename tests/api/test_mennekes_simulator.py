@@ -585,8 +585,10 @@ def test_no_home_assistant_and_independent_simulator() -> None:
         "time",
         "types",
         "typing",
+        "urllib.parse",
         "aiohttp",
         "yarl",
+        ".http",
         ".model",
     }
     assert not any("evse_bridge" in name or name.startswith(".") for name in simulator)

@@ -263,3 +263,17 @@ async def test_circontrol_control_and_faults(
     circontrol.faults.mismatched_case_tags = True
     await poll(entry)
     assert state(hass, f"{plug}_power") != STATE_UNAVAILABLE
+
+
+async def test_circontrol_without_information_xml(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A wallbox without system/information.xml is added by its serial number."""
+    async with CircontrolSimulator(serial_number="CCL-0042") as circontrol:
+        circontrol.faults.missing_information = True
+        entry = await add_charger(
+            hass, "circontrol", {"host": "127.0.0.1", "port": circontrol.port}
+        )
+        assert entry.unique_id == "CCL-0042"
+        assert entry.title == "CirCarLife CCL-0042"
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -37,6 +37,7 @@ from xml.sax.saxutils import escape
 import aiohttp
 from yarl import URL
 
+from .http import base_url, normalize_host, read_body
 from .model import (
     ChargerInfo,
     ChargerState,
@@ -63,6 +64,10 @@ __all__ = [
     "CircontrolResponseError",
     "CircontrolStopReason",
     "CircontrolTimeoutError",
+    "parse_charge_info",
+    "parse_identity",
+    "parse_plug_info",
+    "parse_values",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,7 +83,6 @@ _DEVICE_INFO_PATH: Final = "/services/chargePointsInterface/deviceInfo.xml"
 _INFORMATION_PATH: Final = "/services/system/information.xml"
 _VALUES_PATH: Final = "/services/user/values.xml"
 _FORCE_PATH: Final = "/services/user/forceVariables.xml"
-_CHUNK_BYTES: Final = 64 * 1024
 _HTTP_NO_CONTENT: Final = 204
 
 
@@ -268,6 +272,12 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _energy(text: str | None) -> float | None:
+    """Parse an energy counter; a negative one cannot be true and is unknown."""
+    value = _number(text)
+    return value if value is not None and value >= 0 else None
+
+
 def _integer(text: str | None) -> int | None:
     """Parse an integer that may be written with decimals (``5`` or ``5.000000``)."""
     value = _number(text)
@@ -275,11 +285,18 @@ def _integer(text: str | None) -> int | None:
 
 
 def _date(text: str | None) -> datetime | None:
-    """Parse Unix seconds with milliseconds; ``-1`` (or any negative) means unset."""
+    """Parse Unix seconds with milliseconds; ``-1`` (or any negative) means unset.
+
+    Nothing depends on these dates, so one the box writes in another form (in
+    milliseconds, or beyond the year 9999) is unknown rather than an error.
+    """
     value = _number(text)
     if value is None or value < 0:
         return None
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except OverflowError, OSError, ValueError:
+        return None
 
 
 def _flag(value: float | None) -> bool | None:
@@ -413,8 +430,8 @@ class CircontrolChargeInfo:
             state_code=state_code,
             state=_plug_state(state_code),
             user=child_text(element, "user") or None,
-            active_energy_wh=_number(child_text(element, "activeEnergy")),
-            partial_active_energy_wh=_number(
+            active_energy_wh=_energy(child_text(element, "activeEnergy")),
+            partial_active_energy_wh=_energy(
                 child_text(element, "partialActiveEnergy")
             ),
             request_date=_date(child_text(element, "requestDate")),
@@ -460,6 +477,56 @@ def _root(data: bytes, expected: str) -> Element:
     return root
 
 
+def parse_plug_info(data: bytes) -> list[CircontrolPlugInfo]:
+    """Parse ``plugInfo.xml``; raise CircontrolResponseError if it is unusable."""
+    root = _root(data, "plugsInfo")
+    return [CircontrolPlugInfo.from_element(e) for e in root.iter("pluginfo")]
+
+
+def parse_charge_info(data: bytes) -> list[CircontrolChargeInfo]:
+    """Parse ``chargeInfo.xml``; raise CircontrolResponseError if it is unusable."""
+    root = _root(data, "chargesInfo")
+    return [CircontrolChargeInfo.from_element(e) for e in root.iter("chargeinfo")]
+
+
+def parse_values(data: bytes) -> dict[str, float | None]:
+    """Parse ``values.xml`` into variable values.
+
+    A variable the box does not report is absent from the result; one it reports
+    without a finite number (``nan``, a string) maps to None.
+    """
+    values: dict[str, float | None] = {}
+    for element in _root(data, "values").iter("variable"):
+        if name := child_text(element, "id"):
+            values[name] = _number(child_text(element, "value"))
+    return values
+
+
+def parse_identity(device_info: bytes, information: bytes | None) -> ChargerInfo:
+    """Return the charger's identity from ``deviceInfo.xml`` and ``information.xml``.
+
+    The serial number is ``serialNumber`` from ``deviceInfo.xml?id=EVSE`` when the
+    firmware reports one; the published capture has none, so otherwise it is the
+    ``mainDevice`` GUID of ``system/information.xml`` (also the first half of every
+    plug id), which is stable for the box. ``information`` is None when the box did
+    not serve that document: only its ``version`` (the firmware) is then unknown.
+    """
+    element = _root(device_info, "devicesInfo").find("deviceinfo")
+    serial = child_text(element, "serialNumber") if element is not None else None
+    info = None if information is None else _root(information, "systemInformation")
+    if not serial and info is not None:
+        serial = child_text(info, "mainDevice")
+    if not serial:
+        msg = "The charger reports neither a serial number nor a main device id"
+        raise CircontrolResponseError(msg)
+    return ChargerInfo(
+        serial_number=serial,
+        manufacturer="Circontrol",
+        model="CirCarLife",
+        firmware_version=None if info is None else child_text(info, "version") or None,
+    )
+
+
 def _device_of(variable: str) -> str:
     """Return the device of ``DEVICE.VARIABLE``: the text before the first dot [V]."""
     return variable.split(".", 1)[0]
@@ -495,20 +562,17 @@ class CircontrolClient:
 
     def __post_init__(self) -> None:
         """Refuse a host that would change the URL's meaning."""
-        if not self.host or any(char in self.host for char in "/?#@ \t\r\n%"):
-            msg = "Invalid host name"
-            raise ValueError(msg)
+        self.host = normalize_host(self.host)
         if not 0 < self.port < 65536:  # noqa: PLR2004 - the TCP port range
             msg = "Invalid port"
             raise ValueError(msg)
 
     def _url(self, path: str, query: Iterable[tuple[str, str]]) -> URL:
         """Build an already-encoded URL; spaces become ``%20``, never ``+``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
         query_string = "&".join(
             f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in query
         )
-        text = f"http://{host}:{self.port}{path}"
+        text = f"{base_url(self.host, self.port)}{path}"
         if query_string:
             text = f"{text}?{query_string}"
         # encoded=True stops yarl from re-quoting: the box's one URL quirk is too
@@ -554,7 +618,9 @@ class CircontrolClient:
                     if not 200 <= response.status < 300:  # noqa: PLR2004
                         msg = f"The charger answered {response.status} for {path}"
                         raise CircontrolResponseError(msg)
-                    body = await self._read(response)
+                    body = await read_body(
+                        response, MAX_XML_BYTES, CircontrolResponseError
+                    )
                     _LOGGER.debug(
                         "%s answered %s, %s bytes", path, response.status, len(body)
                     )
@@ -567,23 +633,6 @@ class CircontrolClient:
                     f"Error talking to the charger at {self.host}: {type(err).__name__}"
                 )
                 raise CircontrolConnectionError(msg) from err
-
-    @staticmethod
-    async def _read(response: aiohttp.ClientResponse) -> bytes:
-        """Read a body of at most MAX_XML_BYTES, refusing a bigger one early."""
-        if (
-            response.content_length is not None
-            and response.content_length > MAX_XML_BYTES
-        ):
-            msg = f"Response of {response.content_length} bytes is too large"
-            raise CircontrolResponseError(msg)
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
-            body += chunk
-            if len(body) > MAX_XML_BYTES:
-                msg = f"Response is larger than {MAX_XML_BYTES} bytes"
-                raise CircontrolResponseError(msg)
-        return bytes(body)
 
     async def close(self) -> None:
         """Close the session, if this client opened it."""
@@ -610,8 +659,7 @@ class CircontrolClient:
     async def get_plugs(self, *, refresh: bool = False) -> list[CircontrolPlugInfo]:
         """Return the plugs from ``plugInfo.xml``; read once, then cached."""
         if self._plugs is None or refresh:
-            root = _root(await self._request("GET", _PLUG_INFO_PATH), "plugsInfo")
-            plugs = [CircontrolPlugInfo.from_element(e) for e in root.iter("pluginfo")]
+            plugs = parse_plug_info(await self._request("GET", _PLUG_INFO_PATH))
             self._plugs = {plug.number: plug for plug in plugs}
         return list(self._plugs.values())
 
@@ -625,8 +673,7 @@ class CircontrolClient:
 
     async def get_charge_info(self) -> list[CircontrolChargeInfo]:
         """Return every plug's current or last charge from ``chargeInfo.xml``."""
-        root = _root(await self._request("GET", _CHARGE_INFO_PATH), "chargesInfo")
-        return [CircontrolChargeInfo.from_element(e) for e in root.iter("chargeinfo")]
+        return parse_charge_info(await self._request("GET", _CHARGE_INFO_PATH))
 
     async def get_values(self, variables: Sequence[str]) -> dict[str, float | None]:
         """Read variables with one ``values.xml`` request.
@@ -634,43 +681,26 @@ class CircontrolClient:
         A variable the box does not report is absent from the result; one it reports
         without a finite number (``nan``, a string) maps to None.
         """
-        root = _root(
-            await self._request("GET", _VALUES_PATH, [("var", v) for v in variables]),
-            "values",
+        return parse_values(
+            await self._request("GET", _VALUES_PATH, [("var", v) for v in variables])
         )
-        values: dict[str, float | None] = {}
-        for element in root.iter("variable"):
-            if name := child_text(element, "id"):
-                values[name] = _number(child_text(element, "value"))
-        return values
 
     async def get_info(self) -> ChargerInfo:
         """Return the charger's identity (two requests; call it once at set-up).
 
-        The serial number is ``serialNumber`` from ``deviceInfo.xml?id=EVSE`` when the
-        firmware reports one; the published capture has none, so otherwise it is the
-        ``mainDevice`` GUID of ``system/information.xml`` (also the first half of every
-        plug id), which is stable for the box. The firmware version is that document's
-        ``version`` (the CirCarLife Scada version, e.g. ``4.2.3``).
+        See :func:`parse_identity`. Firmware that serves no ``information.xml``
+        (an error status or an unusable document) still has an identity when
+        ``deviceInfo.xml`` gives a serial number.
         """
-        device = _root(
-            await self._request("GET", _DEVICE_INFO_PATH, [("id", "EVSE")]),
-            "devicesInfo",
-        )
-        info = _root(await self._request("GET", _INFORMATION_PATH), "systemInformation")
-        element = device.find("deviceinfo")
-        serial = (
-            child_text(element, "serialNumber") if element is not None else None
-        ) or child_text(info, "mainDevice")
-        if not serial:
-            msg = "The charger reports neither a serial number nor a main device id"
-            raise CircontrolResponseError(msg)
-        return ChargerInfo(
-            serial_number=serial,
-            manufacturer="Circontrol",
-            model="CirCarLife",
-            firmware_version=child_text(info, "version") or None,
-        )
+        device_info = await self._request("GET", _DEVICE_INFO_PATH, [("id", "EVSE")])
+        try:
+            information = await self._request("GET", _INFORMATION_PATH)
+            return parse_identity(device_info, information)
+        except CircontrolResponseError as err:
+            if isinstance(err, CircontrolAuthenticationError):
+                raise
+            # Without information.xml, identity needs deviceInfo's serial number.
+            return parse_identity(device_info, None)
 
     @staticmethod
     def _state_variables(
@@ -822,9 +852,13 @@ class CircontrolClient:
 
         The variable reads 32 on a 32 A plug, so it is taken as amperes [I]. Values
         below 6 A or above 63 A are refused before any request, values above the plug's
-        ``supportedCurrent`` before any command. 0 (pause) is not accepted: use
-        :meth:`set_charging_enabled` to pause.
+        ``supportedCurrent`` before any command, and so are fractions (the box takes
+        whole amperes). 0 (pause) is not accepted: use :meth:`set_charging_enabled`
+        to pause.
         """
+        if isinstance(amps, bool) or not isinstance(amps, int):
+            msg = f"Current limit must be a whole number of amperes, not {amps!r}"
+            raise ValueError(msg)  # noqa: TRY004 - the value, not its type, is wrong
         if not MIN_CURRENT_A <= amps <= MAX_CURRENT_A:
             msg = f"Current limit must be between {MIN_CURRENT_A} and {MAX_CURRENT_A} A"
             raise ValueError(msg)

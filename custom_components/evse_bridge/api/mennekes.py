@@ -27,10 +27,12 @@ import re
 import time
 from types import TracebackType
 from typing import Final, Self
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
+from .http import normalize_host, read_body
 from .model import (
     ChargerInfo,
     ChargerState,
@@ -77,7 +79,17 @@ _BASE_PATH: Final = "/MHCP/1.0"
 _START_UID: Final = "00000000"
 """The Uid the box needs with ``ChgState: Start``."""
 _SECRET_PARAMETER = re.compile(r"((?:DevKey|Pin)=)[^&#\s'\"]*", re.IGNORECASE)
-_FORBIDDEN_HOST_CHARACTERS: Final = frozenset("/?#@ \t\r\n\\")
+_REDACTED: Final = "**REDACTED**"
+# Every answer of the box is well under 2 KiB; this leaves room for firmware
+# that adds fields, and refuses a body that is no answer of the box.
+MAX_BODY_BYTES: Final = 64 * 1024
+# The box's serial number is ten digits; a longer one is no serial number.
+_MAX_SERIAL_LENGTH: Final = 64
+# Unknown ChgState/DevMode values remembered, so each is logged once; after
+# that no more are logged, however many a broken box invents.
+_MAX_UNKNOWN_VALUES: Final = 16
+# How much of a value the box sent a log line shows.
+_MAX_LOGGED_CHARS: Final = 64
 
 
 class MennekesError(Exception):
@@ -189,8 +201,11 @@ _AFTER_COMMAND: Final[dict[MennekesChgCommand, frozenset[MennekesChgState]]] = {
     MennekesChgCommand.PAUSE: frozenset(
         {MennekesChgState.PAUSED, MennekesChgState.TERMINATED, MennekesChgState.IDLE}
     ),
-    MennekesChgCommand.CONTINUE: frozenset(MennekesChgState)
-    - {MennekesChgState.PAUSED},
+    # Resumed: charging, or ready and waiting for the vehicle to draw current.
+    # A box that stays Terminated, Idle or in Error did not resume.
+    MennekesChgCommand.CONTINUE: frozenset(
+        {MennekesChgState.CHARGING, MennekesChgState.STANDBY_CONNECT}
+    ),
     MennekesChgCommand.TERMINATE: frozenset(
         {MennekesChgState.TERMINATED, MennekesChgState.IDLE}
     ),
@@ -201,7 +216,32 @@ _AFTER_COMMAND: Final[dict[MennekesChgCommand, frozenset[MennekesChgState]]] = {
 
 def _redact(text: str) -> str:
     """Return text with every ``DevKey=``/``Pin=`` value replaced."""
-    return _SECRET_PARAMETER.sub(r"\1**REDACTED**", text)
+    return _SECRET_PARAMETER.sub(rf"\1{_REDACTED}", text)
+
+
+def _for_log(value: str) -> str:
+    """Return a value the box sent as a bounded, escaped text for a log line."""
+    if len(value) > _MAX_LOGGED_CHARS:
+        return f"{value[:_MAX_LOGGED_CHARS]!r}..."
+    return repr(value)
+
+
+def decode_json_object(body: bytes) -> dict[str, object]:
+    """Decode a body to a JSON object; raise MennekesResponseError otherwise."""
+    if len(body) > MAX_BODY_BYTES:
+        msg = f"Response of {len(body)} bytes is too large"
+        raise MennekesResponseError(msg)
+    try:
+        payload = json.loads(body)
+    except ValueError, RecursionError:
+        # ValueError covers invalid JSON and text, and integers too long to
+        # convert; RecursionError arrays or objects nested too deep.
+        msg = "Invalid JSON"
+        raise MennekesResponseError(msg) from None
+    if not isinstance(payload, dict):
+        msg = "No JSON object"
+        raise MennekesResponseError(msg)
+    return payload
 
 
 # --- Parsing -----------------------------------------------------------------
@@ -217,14 +257,16 @@ def _present(data: Mapping[str, object], key: str) -> object:
 
 
 def _as_number(key: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-    ):
-        msg = f"Field {key} is not a number"
+    msg = f"Field {key} is not a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise MennekesResponseError(msg)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise MennekesResponseError(msg) from None
+    if not math.isfinite(number):
+        raise MennekesResponseError(msg)
+    return number
 
 
 def _as_integer(key: str, value: object) -> int:
@@ -346,14 +388,16 @@ def parse_charge_data(data: Mapping[str, object]) -> MennekesChargeData:
 
 
 def _as_serial(key: str, value: object) -> str:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | str)
-        or not str(value).strip()
-    ):
-        msg = f"Field {key} is not a serial number"
+    """Return a serial number sent as a number or a string, as printable text."""
+    msg = f"Field {key} is not a serial number"
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise MennekesResponseError(msg)
-    return str(value).strip()
+    if isinstance(value, int) and not 0 <= value < 10**_MAX_SERIAL_LENGTH:
+        raise MennekesResponseError(msg)
+    serial = str(value).strip()
+    if not serial or len(serial) > _MAX_SERIAL_LENGTH or not serial.isprintable():
+        raise MennekesResponseError(msg)
+    return serial
 
 
 def parse_dev_info(data: Mapping[str, object]) -> MennekesDevInfo:
@@ -515,14 +559,7 @@ class MennekesClient:
 
     def __post_init__(self) -> None:
         """Refuse a host that would change the URL beyond its host part."""
-        self.host = self.host.strip()
-        msg = "Host must be a bare host name or IP address"
-        if not self.host or _FORBIDDEN_HOST_CHARACTERS.intersection(self.host):
-            raise ValueError(msg)
-        try:
-            self._url("DevInfo")
-        except ValueError:
-            raise ValueError(msg) from None
+        self.host = normalize_host(self.host)
 
     def _url(self, endpoint: str) -> URL:
         """Return the URL of an endpoint, DevKey included (never log it)."""
@@ -534,10 +571,22 @@ class MennekesClient:
             query={"DevKey": self.dev_key},
         )
 
+    def _without_secret(self, text: str) -> str:
+        """Return text with the DevKey removed, however a URL spelt it."""
+        in_query = self._url("").raw_query_string.partition("=")[2]
+        # An empty spelling would "match" between every two characters.
+        for spelling in {self.dev_key, quote(self.dev_key, safe=""), in_query} - {""}:
+            text = text.replace(spelling, _REDACTED)
+        return _redact(text)
+
     async def _request(
         self, method: str, endpoint: str, body: _JsonBody | None = None
-    ) -> str:
-        """Send one request; return the body text of a successful answer."""
+    ) -> bytes:
+        """Send one request; return the body of a successful answer.
+
+        Redirects are not followed: the box sends none, and following one
+        would carry the DevKey to wherever it points.
+        """
         url = self._url(endpoint)
         headers = {"Accept": "application/json"}
         data: bytes | None = None
@@ -551,17 +600,26 @@ class MennekesClient:
             await self._wait_for_spacing()
             _LOGGER.debug("%s %s on %s", method, endpoint, self.host)
             try:
-                async with asyncio.timeout(self.request_timeout):
-                    response = await self.session.request(
-                        method, url, headers=headers, data=data
+                async with (
+                    asyncio.timeout(self.request_timeout),
+                    self.session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        data=data,
+                        allow_redirects=False,
+                    ) as response,
+                ):
+                    self._check_status(method, endpoint, response.status)
+                    content = await read_body(
+                        response, MAX_BODY_BYTES, MennekesResponseError
                     )
-                    text = await response.text(errors="replace")
             except TimeoutError:
                 msg = f"Timeout after {self.request_timeout} s talking to {self.host}"
                 raise MennekesTimeoutError(msg) from None
             except (aiohttp.ClientError, OSError) as err:
                 # aiohttp puts the URL, and so the DevKey, into some messages.
-                detail = _redact(f"{type(err).__name__}: {err}")
+                detail = self._without_secret(f"{type(err).__name__}: {err}")
                 msg = f"Error talking to {self.host}: {detail}"
                 raise MennekesConnectionError(msg) from None
             finally:
@@ -569,7 +627,7 @@ class MennekesClient:
         _LOGGER.debug(
             "%s %s on %s: HTTP %s", method, endpoint, self.host, response.status
         )
-        return self._check_response(method, endpoint, response.status, text)
+        return content
 
     async def _wait_for_spacing(self) -> None:
         if self._last_request_end is None:
@@ -578,9 +636,7 @@ class MennekesClient:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def _check_response(
-        self, method: str, endpoint: str, status: int, text: str
-    ) -> str:
+    def _check_status(self, method: str, endpoint: str, status: int) -> None:
         if status in {401, 403}:
             msg = (
                 f"{self.host} refused the DevKey (HTTP {status} on {method} {endpoint})"
@@ -590,19 +646,14 @@ class MennekesClient:
             hint = " (wrong DevKey or invalid value)" if status == 400 else ""  # noqa: PLR2004
             msg = f"{self.host} answered HTTP {status} on {method} {endpoint}{hint}"
             raise MennekesResponseError(msg, status=status)
-        return text
 
     async def _get(self, endpoint: str) -> dict[str, object]:
-        text = await self._request("GET", endpoint)
+        body = await self._request("GET", endpoint)
         try:
-            payload = json.loads(text)
-        except ValueError:
-            msg = f"{self.host} sent invalid JSON for {endpoint}"
+            return decode_json_object(body)
+        except MennekesResponseError as err:
+            msg = f"{self.host} sent an unusable answer for {endpoint}: {err}"
             raise MennekesResponseError(msg) from None
-        if not isinstance(payload, dict):
-            msg = f"{self.host} sent no JSON object for {endpoint}"
-            raise MennekesResponseError(msg)
-        return payload
 
     # --- Reads ---------------------------------------------------------------
 
@@ -638,15 +689,21 @@ class MennekesClient:
         return build_charger_state(await self.get_charge_data(), dev_info)
 
     def _note_unknown(self, field_name: str, value: str) -> None:
-        """Warn once per unknown value, so a new firmware state is noticed."""
-        key = f"{field_name}={value}"
-        if key not in self._unknown_values:
+        """Warn once per unknown value, so a new firmware state is noticed.
+
+        At most _MAX_UNKNOWN_VALUES are remembered (and logged).
+        """
+        key = f"{field_name}={value[:_MAX_LOGGED_CHARS]}"
+        if (
+            key not in self._unknown_values
+            and len(self._unknown_values) < _MAX_UNKNOWN_VALUES
+        ):
             self._unknown_values.add(key)
             _LOGGER.warning(
-                "%s sent an unknown %s %r; please report it",
+                "%s sent an unknown %s %s; please report it",
                 self.host,
                 field_name,
-                value,
+                _for_log(value),
             )
 
     # --- Commands ------------------------------------------------------------
@@ -684,10 +741,15 @@ class MennekesClient:
         """Set ``RemoteCurr``, the current per phase used in Remote mode.
 
         ``permanent=False`` avoids flash wear for frequent changes. Values
-        below 6 A or above ``max_amps`` (pass the box limit when known) raise
-        ValueError before any request. Return the ChargeData read back.
+        below 6 A or above ``max_amps`` (pass the box limit when known), and
+        fractions (the box takes whole amperes), raise ValueError before any
+        request. Return the ChargeData read back.
         """
-        if isinstance(amps, bool) or not MIN_CURRENT_A <= amps <= max_amps:
+        if (
+            isinstance(amps, bool)
+            or not isinstance(amps, int)
+            or not MIN_CURRENT_A <= amps <= max_amps
+        ):
             msg = f"Current limit must be {MIN_CURRENT_A}-{max_amps} A, not {amps}"
             raise ValueError(msg)
         body = _ChargeDataCommand(permanent=permanent, remote_current=amps)
@@ -707,10 +769,11 @@ class MennekesClient:
         return await self._charge_command(MennekesChgCommand.PAUSE)
 
     async def resume(self) -> MennekesChargeData:
-        """Resume a paused session (``Continue``); verified when not Paused.
+        """Resume a paused session (``Continue``).
 
-        The box may go to Charging or, if the vehicle draws nothing, to another
-        known state; an unknown state does not count as success.
+        Verified when the box charges, or waits for the vehicle to draw current
+        (StandbyConnect); any other state, a Terminated session included, means
+        it did not resume.
         """
         return await self._charge_command(MennekesChgCommand.CONTINUE)
 

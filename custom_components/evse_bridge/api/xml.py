@@ -6,6 +6,8 @@ Standard library only. The parser is expat, set up so that:
   declared, so an entity-expansion bomb ("billion laughs") and external entities never
   get a chance to run;
 * documents bigger than :data:`MAX_XML_BYTES` are refused before parsing;
+* anything wrong with a document, an unknown declared encoding included, raises
+  :class:`XmlError` and nothing else;
 * tag names are folded to lower case before parsing, because a published Circontrol
   sample closes ``<chargeInfo>`` with ``</ChargeInfo>``. Look elements up by their
   lower-case name.
@@ -61,6 +63,13 @@ def parse_xml(data: bytes) -> Element:
         parser.Parse(data, True)  # noqa: FBT003 - expat's signature
     except expat.ExpatError as err:
         msg = f"Invalid XML: {expat.ErrorString(err.code)} at line {err.lineno}"
+        raise XmlError(msg) from None
+    except XmlError:
+        raise
+    except LookupError, ValueError:
+        # expat asks Python's codecs for an encoding it does not know itself:
+        # an unknown name is a LookupError, a multi-byte one a ValueError.
+        msg = "Invalid XML: the declared encoding is not supported"
         raise XmlError(msg) from None
     return builder.close()
 
