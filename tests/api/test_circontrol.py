@@ -18,18 +18,18 @@ import pytest
 from yarl import URL
 
 from custom_components.evse_bridge.api.circontrol import (
-    CircontrolAuthenticationError,
+    ChargerAuthenticationError,
     CircontrolChargeInfo,
     CircontrolClient,
-    CircontrolCommandError,
-    CircontrolConnectionError,
-    CircontrolError,
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
     CircontrolForceVariables,
     CircontrolPlugError,
     CircontrolPlugState,
-    CircontrolResponseError,
+    ChargerResponseError,
     CircontrolStopReason,
-    CircontrolTimeoutError,
+    ChargerTimeoutError,
 )
 from custom_components.evse_bridge.api.model import ConnectorStatus
 from custom_components.evse_bridge.api.xml import MAX_XML_BYTES, XmlError, parse_xml
@@ -492,7 +492,7 @@ async def test_info_needs_information_xml_without_serial(
     """Without a serial number, the main device id of information.xml is needed."""
     mocked.get(DEVICE_INFO, body=fixture("deviceInfo_EVSE.xml"))
     mocked.get(INFORMATION, status=404)
-    with pytest.raises(CircontrolResponseError, match="serial"):
+    with pytest.raises(ChargerResponseError, match="serial"):
         await client.get_info()
 
 
@@ -505,7 +505,7 @@ async def test_info_refused_credentials_on_information_xml(
     )
     mocked.get(DEVICE_INFO, body=body)
     mocked.get(INFORMATION, status=401)
-    with pytest.raises(CircontrolAuthenticationError):
+    with pytest.raises(ChargerAuthenticationError):
         await client.get_info()
 
 
@@ -518,7 +518,7 @@ async def test_info_without_any_id(
         INFORMATION,
         body="<systemInformation><version>4.2.3</version></systemInformation>",
     )
-    with pytest.raises(CircontrolResponseError, match="serial"):
+    with pytest.raises(ChargerResponseError, match="serial"):
         await client.get_info()
 
 
@@ -528,15 +528,15 @@ async def test_info_without_any_id(
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (401, CircontrolAuthenticationError),
-        (403, CircontrolAuthenticationError),
-        (404, CircontrolResponseError),
-        (500, CircontrolResponseError),
-        (302, CircontrolResponseError),
+        (401, ChargerAuthenticationError),
+        (403, ChargerAuthenticationError),
+        (404, ChargerResponseError),
+        (500, ChargerResponseError),
+        (302, ChargerResponseError),
     ],
 )
 async def test_http_errors(
-    mocked: aioresponses, status: int, error: type[CircontrolError]
+    mocked: aioresponses, status: int, error: type[ChargerError]
 ) -> None:
     """Error statuses raise the matching error, without the password in the text."""
     mocked.get(CHARGE_INFO, status=status, body="Error")
@@ -566,12 +566,12 @@ async def test_basic_auth_sent(mocked: aioresponses) -> None:
 
 
 async def test_timeout(mocked: aioresponses) -> None:
-    """A time-out raises CircontrolTimeoutError, a connection error."""
+    """A time-out raises ChargerTimeoutError, a connection error."""
     mocked.get(CHARGE_INFO, exception=TimeoutError())
     async with CircontrolClient(host="evse") as client:
-        with pytest.raises(CircontrolTimeoutError) as caught:
+        with pytest.raises(ChargerTimeoutError) as caught:
             await client.get_state()
-    assert isinstance(caught.value, CircontrolConnectionError)
+    assert isinstance(caught.value, ChargerConnectionError)
 
 
 async def test_very_slow_answer(mocked: aioresponses) -> None:
@@ -586,18 +586,18 @@ async def test_very_slow_answer(mocked: aioresponses) -> None:
     mocked.get(CHARGE_INFO, callback=slow)
     async with CircontrolClient(host="evse", request_timeout=0.05) as client:
         started = time.monotonic()
-        with pytest.raises(CircontrolTimeoutError):
+        with pytest.raises(ChargerTimeoutError):
             await client.get_charge_info()
         assert time.monotonic() - started < 4
 
 
 async def test_connection_error(mocked: aioresponses) -> None:
-    """An unreachable box raises CircontrolConnectionError without the password."""
+    """An unreachable box raises ChargerConnectionError without the password."""
     mocked.get(CHARGE_INFO, exception=aiohttp.ClientConnectionError("refused"))
     async with CircontrolClient(host="evse", username="u", password=PASSWORD) as client:
-        with pytest.raises(CircontrolConnectionError) as caught:
+        with pytest.raises(ChargerConnectionError) as caught:
             await client.get_charge_info()
-    assert not isinstance(caught.value, CircontrolTimeoutError)
+    assert not isinstance(caught.value, ChargerTimeoutError)
     assert PASSWORD not in str(caught.value)
 
 
@@ -623,7 +623,7 @@ async def test_invalid_documents(
 ) -> None:
     """Malformed XML, a wrong root or a plug without number is a response error."""
     mocked.get(CHARGE_INFO, body=body)
-    with pytest.raises(CircontrolResponseError, match=match):
+    with pytest.raises(ChargerResponseError, match=match):
         await client.get_charge_info()
 
 
@@ -638,7 +638,7 @@ async def test_unknown_declared_encoding(
     with pytest.raises(XmlError, match="encoding"):
         parse_xml(body.encode())
     mocked.get(CHARGE_INFO, body=body)
-    with pytest.raises(CircontrolResponseError, match="encoding"):
+    with pytest.raises(ChargerResponseError, match="encoding"):
         await client.get_charge_info()
 
 
@@ -691,7 +691,7 @@ async def test_entity_bomb_refused(
     tracemalloc.start()
     started = time.monotonic()
     try:
-        with pytest.raises(CircontrolResponseError, match="document type declaration"):
+        with pytest.raises(ChargerResponseError, match="document type declaration"):
             await client.get_charge_info()
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -735,7 +735,7 @@ async def test_too_large_response(chunked: bool) -> None:
     async with TestServer(app, host="127.0.0.1") as server:
         assert server.port is not None
         client = CircontrolClient(host="127.0.0.1", port=server.port)
-        with pytest.raises(CircontrolResponseError, match="large"):
+        with pytest.raises(ChargerResponseError, match="large"):
             await client.get_charge_info()
         await client.close()
 
@@ -808,7 +808,7 @@ async def test_set_charging_enabled(
 
 
 async def test_refused_command(mocked: aioresponses, client: CircontrolClient) -> None:
-    """A 204 that the read-back contradicts is a CircontrolCommandError."""
+    """A 204 that the read-back contradicts is a ChargerCommandError."""
     mocked.get(PLUG_INFO, body=fixture("plugInfo.xml"))
     mocked.put(FORCE, status=204)
     mocked.get(
@@ -816,7 +816,7 @@ async def test_refused_command(mocked: aioresponses, client: CircontrolClient) -
         body=values_xml({"Plug - Mode 3.OUT_OF_SERVICE": "0.000000"}),
         repeat=True,
     )
-    with pytest.raises(CircontrolCommandError, match="did not apply"):
+    with pytest.raises(ChargerCommandError, match="did not apply"):
         await client.set_charging_enabled(1, enabled=False)
     assert len([u for u, _ in requests_to(mocked) if "values.xml" in u]) == 3
 
@@ -842,7 +842,7 @@ async def test_command_http_error(
     """A command the box answers with an error status raises a response error."""
     mocked.get(PLUG_INFO, body=fixture("plugInfo.xml"))
     mocked.put(FORCE, status=500)
-    with pytest.raises(CircontrolResponseError):
+    with pytest.raises(ChargerResponseError):
         await client.set_current_limit(1, 16)
 
 
@@ -894,7 +894,7 @@ async def test_start_without_vehicle(
         body=values_xml({"EVSE.PLUG.CC": "0.000000", "EVSE.PLUG.STATE": "0.000000"}),
     )
     with pytest.raises(
-        CircontrolCommandError, match="no vehicle is connected to plug 1"
+        ChargerCommandError, match="no vehicle is connected to plug 1"
     ):
         await client.start_charging(1)
     assert not requests_to(mocked, "PUT")
@@ -929,7 +929,7 @@ async def test_start_not_taken_up(
         repeat=True,
     )
     mocked.put(FORCE, status=204)
-    with pytest.raises(CircontrolCommandError, match="start charging on plug 1"):
+    with pytest.raises(ChargerCommandError, match="start charging on plug 1"):
         await client.start_charging(1)
 
 
@@ -964,7 +964,7 @@ async def test_stop_charging(
     if applied:
         await client.stop_charging(1)
     else:
-        with pytest.raises(CircontrolCommandError):
+        with pytest.raises(ChargerCommandError):
             await client.stop_charging(1)
     ((_, body),) = force_bodies(mocked)
     assert b"<forceName>EVSE.PLUG.REMOTE_STOP</forceName>" in body

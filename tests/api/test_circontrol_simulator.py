@@ -13,13 +13,13 @@ import pytest
 from yarl import URL
 
 from custom_components.evse_bridge.api.circontrol import (
-    CircontrolAuthenticationError,
+    ChargerAuthenticationError,
     CircontrolClient,
-    CircontrolCommandError,
-    CircontrolConnectionError,
-    CircontrolError,
-    CircontrolResponseError,
-    CircontrolTimeoutError,
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
+    ChargerResponseError,
+    ChargerTimeoutError,
 )
 from custom_components.evse_bridge.api.model import (
     ConnectorState,
@@ -180,7 +180,7 @@ async def test_disable_and_enable(
     assert part.meter.power_w == 0
     assert sim.plug().stopped == simulator_module.STOP_DISABLED
 
-    with pytest.raises(CircontrolCommandError, match="start charging"):
+    with pytest.raises(ChargerCommandError, match="start charging"):
         await client.start_charging(1)
 
     await client.set_charging_enabled(1, enabled=True)
@@ -196,7 +196,7 @@ async def test_start_without_vehicle(
     sim: CircontrolSimulator, client: CircontrolClient
 ) -> None:
     """Starting with no vehicle is refused and nothing is forced."""
-    with pytest.raises(CircontrolCommandError, match="no vehicle"):
+    with pytest.raises(ChargerCommandError, match="no vehicle"):
         await client.start_charging(1)
     assert sim.requests[FORCE] == 0
 
@@ -300,7 +300,7 @@ async def test_info_without_information_xml_nor_serial(
 ) -> None:
     """A box with neither a serial number nor information.xml has no identity."""
     sim.faults.missing_information = True
-    with pytest.raises(CircontrolResponseError, match="serial"):
+    with pytest.raises(ChargerResponseError, match="serial"):
         await client.get_info()
 
 
@@ -331,18 +331,18 @@ async def test_plug_counts(plugs: int) -> None:
 @pytest.mark.parametrize(
     ("faults", "error"),
     [
-        (SimulatedFaults(status=401), CircontrolAuthenticationError),
-        (SimulatedFaults(status=403), CircontrolAuthenticationError),
-        (SimulatedFaults(status=404), CircontrolResponseError),
-        (SimulatedFaults(status=500), CircontrolResponseError),
-        (SimulatedFaults(timeout=True), CircontrolTimeoutError),
-        (SimulatedFaults(delay=1.0), CircontrolTimeoutError),
-        (SimulatedFaults(invalid_xml=True), CircontrolResponseError),
-        (SimulatedFaults(entity_bomb=True), CircontrolResponseError),
+        (SimulatedFaults(status=401), ChargerAuthenticationError),
+        (SimulatedFaults(status=403), ChargerAuthenticationError),
+        (SimulatedFaults(status=404), ChargerResponseError),
+        (SimulatedFaults(status=500), ChargerResponseError),
+        (SimulatedFaults(timeout=True), ChargerTimeoutError),
+        (SimulatedFaults(delay=1.0), ChargerTimeoutError),
+        (SimulatedFaults(invalid_xml=True), ChargerResponseError),
+        (SimulatedFaults(entity_bomb=True), ChargerResponseError),
     ],
 )
 async def test_faults_and_recovery(
-    sim: CircontrolSimulator, faults: SimulatedFaults, error: type[CircontrolError]
+    sim: CircontrolSimulator, faults: SimulatedFaults, error: type[ChargerError]
 ) -> None:
     """Each fault raises its error; once cleared, polling works again."""
     async with CircontrolClient(
@@ -397,14 +397,14 @@ async def test_nan_values(sim: CircontrolSimulator, client: CircontrolClient) ->
 async def test_refused_commands(
     sim: CircontrolSimulator, client: CircontrolClient
 ) -> None:
-    """A box that answers 204 but ignores the command raises CircontrolCommandError."""
+    """A box that answers 204 but ignores the command raises ChargerCommandError."""
     sim.plug_in()
     sim.faults.refuse_commands = True
-    with pytest.raises(CircontrolCommandError):
+    with pytest.raises(ChargerCommandError):
         await client.set_charging_enabled(1, enabled=False)
-    with pytest.raises(CircontrolCommandError):
+    with pytest.raises(ChargerCommandError):
         await client.set_current_limit(1, 16)
-    with pytest.raises(CircontrolCommandError):
+    with pytest.raises(ChargerCommandError):
         await client.start_charging(1)
     _, connector = await plug1(client)
     assert connector.charging_enabled is True
@@ -420,7 +420,7 @@ async def test_refused_stop(sim: CircontrolSimulator, client: CircontrolClient) 
     sim.plug_in()
     await client.start_charging(1)
     sim.faults.refuse_commands = True
-    with pytest.raises(CircontrolCommandError, match="stop charging"):
+    with pytest.raises(ChargerCommandError, match="stop charging"):
         await client.stop_charging(1)
     _, connector = await plug1(client)
     assert connector.charging is True
@@ -433,7 +433,7 @@ async def test_authentication() -> None:
             async with CircontrolClient(
                 host="127.0.0.1", port=sim.port, username=user, password=password
             ) as client:
-                with pytest.raises(CircontrolAuthenticationError) as caught:
+                with pytest.raises(ChargerAuthenticationError) as caught:
                     await client.get_state()
                 assert "wrong" not in str(caught.value)
         async with CircontrolClient(
@@ -450,7 +450,7 @@ async def test_box_gone(sim: CircontrolSimulator) -> None:
     port = sim.port
     await sim.close()
     async with CircontrolClient(host="127.0.0.1", port=port) as client:
-        with pytest.raises(CircontrolConnectionError):
+        with pytest.raises(ChargerConnectionError):
             await client.get_state()
 
 

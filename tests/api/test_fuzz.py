@@ -24,7 +24,7 @@ from hypothesis import given, strategies as st
 from custom_components.evse_bridge.api.circontrol import (
     CircontrolClient,
     CircontrolPlugInfo,
-    CircontrolResponseError,
+    ChargerResponseError,
     parse_charge_info,
     parse_identity,
     parse_plug_info,
@@ -42,7 +42,7 @@ from custom_components.evse_bridge.api.ctek import (
     validate_charger_id,
 )
 from custom_components.evse_bridge.api.mennekes import (
-    MennekesResponseError,
+    ChargerResponseError,
     build_charger_state,
     decode_json_object,
     parse_charge_data,
@@ -251,18 +251,18 @@ MENNEKES_BODIES = st.one_of(
 
 @given(MENNEKES_BODIES)
 def test_mennekes_bodies(body: bytes) -> None:
-    """Any body: a ChargeData/DevInfo model, or MennekesResponseError."""
+    """Any body: a ChargeData/DevInfo model, or ChargerResponseError."""
     try:
         data = decode_json_object(body)
-    except MennekesResponseError:
+    except ChargerResponseError:
         return
     try:
         charge_data = parse_charge_data(data)
-    except MennekesResponseError:
+    except ChargerResponseError:
         charge_data = None
     try:
         dev_info = parse_dev_info(data)
-    except MennekesResponseError:
+    except ChargerResponseError:
         dev_info = None
     if charge_data is not None:
         state = build_charger_state(charge_data, dev_info)
@@ -366,12 +366,12 @@ ANY_BYTES = st.binary(max_size=400)
 def test_circontrol_poll_documents(
     charge_info: bytes, plug_info: bytes, values: bytes
 ) -> None:
-    """Any poll answers: a snapshot of the plugs, or CircontrolResponseError."""
+    """Any poll answers: a snapshot of the plugs, or ChargerResponseError."""
     try:
         charges = parse_charge_info(charge_info)
         plugs = {plug.number: plug for plug in parse_plug_info(plug_info)}
         variables = parse_values(values)
-    except CircontrolResponseError:
+    except ChargerResponseError:
         return
     assert all(value is None or math.isfinite(value) for value in variables.values())
     for charge in charges:
@@ -392,7 +392,7 @@ def test_circontrol_identity(device_info: bytes, information: bytes | None) -> N
     """Any identity documents: an identity with a serial, or the module's error."""
     try:
         info = parse_identity(device_info, information)
-    except CircontrolResponseError:
+    except ChargerResponseError:
         return
     assert info.serial_number
 

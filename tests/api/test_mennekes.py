@@ -18,16 +18,16 @@ from yarl import URL
 
 from custom_components.evse_bridge.api.mennekes import (
     MAX_BODY_BYTES,
-    MennekesAuthenticationError,
+    ChargerAuthenticationError,
     MennekesChargeData,
     MennekesChgState,
     MennekesClient,
-    MennekesCommandError,
-    MennekesConnectionError,
+    ChargerCommandError,
+    ChargerConnectionError,
     MennekesDevMode,
-    MennekesError,
-    MennekesResponseError,
-    MennekesTimeoutError,
+    ChargerError,
+    ChargerResponseError,
+    ChargerTimeoutError,
     build_charger_state,
     decode_json_object,
     parse_charge_data,
@@ -280,7 +280,7 @@ async def test_charge_data_missing_field(
     payload = charge_data()
     del payload[key]
     mock.get(CHARGE_DATA_URL, payload=payload)
-    with pytest.raises(MennekesResponseError, match=key):
+    with pytest.raises(ChargerResponseError, match=key):
         await client.get_state()
 
 
@@ -290,7 +290,7 @@ async def test_dev_info_missing_field(
 ) -> None:
     """A missing required DevInfo field is a response error naming it."""
     mock.get(DEV_INFO_URL, payload=dev_info(**{key: None}))
-    with pytest.raises(MennekesResponseError, match=key):
+    with pytest.raises(ChargerResponseError, match=key):
         await client.get_info()
 
 
@@ -332,7 +332,7 @@ def test_optional_fields_may_be_missing() -> None:
 )
 def test_ill_typed_field(parser: Any, payload: dict[str, Any], key: str) -> None:
     """A field with the wrong type is a response error naming it."""
-    with pytest.raises(MennekesResponseError, match=key):
+    with pytest.raises(ChargerResponseError, match=key):
         parser(payload)
 
 
@@ -345,14 +345,14 @@ async def test_unusable_body(
 ) -> None:
     """Invalid JSON, or JSON that is not an object, is a response error."""
     mock.get(CHARGE_DATA_URL, body=body)
-    with pytest.raises(MennekesResponseError, match="JSON"):
+    with pytest.raises(ChargerResponseError, match="JSON"):
         await client.get_state()
 
 
 def test_nan_in_json_is_refused() -> None:
     """Python's JSON parser accepts NaN; the client must not pass it on."""
     payload = json.loads('{"ChgState": "Idle", "ChgNrg": NaN}')
-    with pytest.raises(MennekesResponseError, match="ChgNrg"):
+    with pytest.raises(ChargerResponseError, match="ChgNrg"):
         parse_charge_data(charge_data() | payload)
 
 
@@ -364,7 +364,7 @@ async def test_wrong_dev_key_on_read(
 ) -> None:
     """403 on a read means the DevKey is wrong: reauthentication."""
     mock.get(CHARGE_DATA_URL, status=403)
-    with pytest.raises(MennekesAuthenticationError) as caught:
+    with pytest.raises(ChargerAuthenticationError) as caught:
         await client.get_state()
     assert caught.value.status == 403
 
@@ -374,7 +374,7 @@ async def test_wrong_dev_key_on_write(
 ) -> None:
     """401 on a write means the DevKey is wrong; nothing is read back."""
     mock.post(CHARGE_DATA_URL, status=401)
-    with pytest.raises(MennekesAuthenticationError) as caught:
+    with pytest.raises(ChargerAuthenticationError) as caught:
         await client.pause()
     assert caught.value.status == 401
     assert not calls(mock, "GET", CHARGE_DATA_URL)
@@ -386,9 +386,9 @@ async def test_error_status(
 ) -> None:
     """Other error statuses are response errors, not authentication errors."""
     mock.get(CHARGE_DATA_URL, status=status)
-    with pytest.raises(MennekesResponseError) as caught:
+    with pytest.raises(ChargerResponseError) as caught:
         await client.get_state()
-    assert not isinstance(caught.value, MennekesAuthenticationError)
+    assert not isinstance(caught.value, ChargerAuthenticationError)
     assert caught.value.status == status
     assert str(status) in str(caught.value)
 
@@ -396,14 +396,14 @@ async def test_error_status(
 async def test_bad_request_on_write(client: MennekesClient, mock: aioresponses) -> None:
     """400 on a write hints at a wrong DevKey or an invalid value."""
     mock.post(CHARGE_DATA_URL, status=400)
-    with pytest.raises(MennekesResponseError, match="invalid value"):
+    with pytest.raises(ChargerResponseError, match="invalid value"):
         await client.set_current_limit(10)
 
 
 async def test_timeout(client: MennekesClient, mock: aioresponses) -> None:
     """A time-out from the HTTP layer is a timeout error."""
     mock.get(CHARGE_DATA_URL, timeout=True)
-    with pytest.raises(MennekesTimeoutError):
+    with pytest.raises(ChargerTimeoutError):
         await client.get_state()
 
 
@@ -420,7 +420,7 @@ async def test_slow_box_times_out(mock: aioresponses) -> None:
             host=HOST, dev_key=DEV_KEY, session=session, request_timeout=0.02
         )
         started = time.monotonic()
-        with pytest.raises(MennekesTimeoutError, match=r"0\.02 s"):
+        with pytest.raises(ChargerTimeoutError, match=r"0\.02 s"):
             await client.get_state()
     assert time.monotonic() - started < 0.5
 
@@ -434,20 +434,20 @@ async def test_slow_box_times_out(mock: aioresponses) -> None:
                     f"Cannot connect to {CHARGE_DATA_URL}"
                 )
             },
-            MennekesConnectionError,
+            ChargerConnectionError,
         ),
         (
             {"exception": aiohttp.InvalidURL(CHARGE_DATA_URL)},
-            MennekesConnectionError,
+            ChargerConnectionError,
         ),
         (
             {"exception": OSError(f"Network down for {CHARGE_DATA_URL}")},
-            MennekesConnectionError,
+            ChargerConnectionError,
         ),
-        ({"timeout": True}, MennekesTimeoutError),
-        ({"status": 500}, MennekesResponseError),
-        ({"status": 403}, MennekesAuthenticationError),
-        ({"body": "not json"}, MennekesResponseError),
+        ({"timeout": True}, ChargerTimeoutError),
+        ({"status": 500}, ChargerResponseError),
+        ({"status": 403}, ChargerAuthenticationError),
+        ({"body": "not json"}, ChargerResponseError),
     ],
 )
 async def test_dev_key_never_in_errors_or_logs(
@@ -455,7 +455,7 @@ async def test_dev_key_never_in_errors_or_logs(
     mock: aioresponses,
     caplog: pytest.LogCaptureFixture,
     mock_kwargs: dict[str, Any],
-    error: type[MennekesError],
+    error: type[ChargerError],
 ) -> None:
     """The DevKey is in every URL but never in an exception or a log line."""
     mock.get(CHARGE_DATA_URL, **mock_kwargs)
@@ -477,7 +477,7 @@ async def test_connection_error_message_is_redacted(
         CHARGE_DATA_URL,
         exception=aiohttp.ClientConnectionError(f"Cannot connect to {CHARGE_DATA_URL}"),
     )
-    with pytest.raises(MennekesConnectionError) as caught:
+    with pytest.raises(ChargerConnectionError) as caught:
         await client.get_state()
     assert "Cannot connect to" in str(caught.value)
     assert "DevKey=**REDACTED**" in str(caught.value)
@@ -491,7 +491,7 @@ async def test_redirects_are_not_followed(
     target = f"http://203.0.113.9/{DEV_KEY}/steal?DevKey={DEV_KEY}"
     mock.get(CHARGE_DATA_URL, status=status, headers={"Location": target})
     mock.get(target, payload=charge_data())
-    with pytest.raises(MennekesResponseError) as caught:
+    with pytest.raises(ChargerResponseError) as caught:
         await client.get_state()
     assert DEV_KEY not in str(caught.value)
     assert calls(mock, "GET", target) == []
@@ -511,7 +511,7 @@ async def test_unusual_dev_key_never_in_errors(
         url = client._url("ChargeData")
         for text in (str(url), url.human_repr(), f"{url.path}?DevKey={dev_key}"):
             mock.get(url, exception=aiohttp.ClientConnectionError(f"Cannot GET {text}"))
-            with pytest.raises(MennekesConnectionError) as caught:
+            with pytest.raises(ChargerConnectionError) as caught:
                 await client.get_state()
             assert "tail-7x9q" not in str(caught.value)
             assert "Cannot GET" in str(caught.value)
@@ -540,14 +540,14 @@ async def test_too_large_body_is_refused(chunked: bool) -> None:
         async with MennekesClient(
             host="127.0.0.1", port=server.port, dev_key=DEV_KEY
         ) as client:
-            with pytest.raises(MennekesResponseError, match="large"):
+            with pytest.raises(ChargerResponseError, match="large"):
                 await client.get_state()
 
 
 def test_decoding_refuses_a_body_over_the_cap() -> None:
     """The decoder itself refuses a body larger than MAX_BODY_BYTES."""
     assert decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 8)) == {"a": 1}
-    with pytest.raises(MennekesResponseError, match="large"):
+    with pytest.raises(ChargerResponseError, match="large"):
         decode_json_object(b'{"a": 1}' + b" " * (MAX_BODY_BYTES - 7))
 
 
@@ -557,7 +557,7 @@ async def test_empty_dev_key_leaves_messages_readable(mock: aioresponses) -> Non
         client = MennekesClient(host=HOST, dev_key="", session=session)
         url = client._url("ChargeData")
         mock.get(url, exception=aiohttp.ClientConnectionError("Connection refused"))
-        with pytest.raises(MennekesConnectionError, match="Connection refused"):
+        with pytest.raises(ChargerConnectionError, match="Connection refused"):
             await client.get_state()
 
 
@@ -565,7 +565,7 @@ def test_deep_nesting_is_a_response_error(small_stack: SmallStack) -> None:
     """JSON nested too deep for the stack is refused, never a RecursionError."""
     depth = MAX_BODY_BYTES // 2 - 20
     body = ('{"ChgNrg": ' + "[" * depth + "]" * depth + "}").encode()
-    with pytest.raises(MennekesResponseError, match="JSON"):
+    with pytest.raises(ChargerResponseError, match="JSON"):
         small_stack(lambda: decode_json_object(body))
 
 
@@ -578,16 +578,16 @@ async def test_integer_too_large_for_a_float(
         f'"{key}": ', f'"{key}": {"9" * 400}, "_{key}": '
     )
     mock.get(CHARGE_DATA_URL, body=body)
-    with pytest.raises(MennekesResponseError, match=key):
+    with pytest.raises(ChargerResponseError, match=key):
         await client.get_state()
-    with pytest.raises(MennekesResponseError, match="Sn"):
+    with pytest.raises(ChargerResponseError, match="Sn"):
         parse_dev_info(dev_info(Sn=10**400))
 
 
 @pytest.mark.parametrize("serial", ["\u001b[31m123", "12\n34", "1" * 65, 10**65, -5])
 def test_unusable_serial_number(serial: object) -> None:
     """A serial number (the entry's unique id) must be short printable text."""
-    with pytest.raises(MennekesResponseError, match="Sn"):
+    with pytest.raises(ChargerResponseError, match="Sn"):
         parse_dev_info(dev_info(Sn=serial))
 
 
@@ -662,7 +662,7 @@ async def test_refused_current_limit(
     """A limit the box accepts over HTTP but never applies is a command error."""
     mock.post(CHARGE_DATA_URL)
     mock.get(CHARGE_DATA_URL, payload=charge_data(RemoteCurr=16), repeat=True)
-    with pytest.raises(MennekesCommandError, match="10 A"):
+    with pytest.raises(ChargerCommandError, match="10 A"):
         await client.set_current_limit(10)
     assert len(calls(mock, "GET", CHARGE_DATA_URL)) == client.verify_attempts
 
@@ -681,7 +681,7 @@ async def test_verify_waits_between_reads(mock: aioresponses) -> None:
             verify_interval=0.05,
         )
         started = time.monotonic()
-        with pytest.raises(MennekesCommandError):
+        with pytest.raises(ChargerCommandError):
             await client.set_current_limit(10)
     assert time.monotonic() - started >= 0.05
     assert len(calls(mock, "GET", CHARGE_DATA_URL)) == 2
@@ -742,7 +742,7 @@ async def test_charge_commands(
         data: MennekesChargeData = await action()
         assert data.chg_state_raw == after
     else:
-        with pytest.raises(MennekesCommandError, match=command):
+        with pytest.raises(ChargerCommandError, match=command):
             await action()
     assert posted_body(mock, CHARGE_DATA_URL) == {
         "Permanent": False,
@@ -775,7 +775,7 @@ async def test_refused_auto_start(client: MennekesClient, mock: aioresponses) ->
     """An AutoChg that does not change is a command error."""
     mock.post(CHARGE_DATA_URL)
     mock.get(DEV_INFO_URL, payload=dev_info(AutoChg=True), repeat=True)
-    with pytest.raises(MennekesCommandError, match="auto start"):
+    with pytest.raises(ChargerCommandError, match="auto start"):
         await client.set_auto_start(False)
 
 
@@ -803,7 +803,7 @@ async def test_refused_operating_mode(
     """A DevMode that does not change is a command error."""
     mock.post(DEV_INFO_URL)
     mock.get(DEV_INFO_URL, payload=dev_info(DevMode="Remote"), repeat=True)
-    with pytest.raises(MennekesCommandError, match="HomeManager"):
+    with pytest.raises(ChargerCommandError, match="HomeManager"):
         await client.set_operating_mode(MennekesDevMode.HOME_MANAGER)
 
 
@@ -856,10 +856,10 @@ async def test_own_session_created_and_closed(mock: aioresponses) -> None:
     mock.get(CHARGE_DATA_URL, payload=charge_data())
     async with MennekesClient(host=HOST, dev_key=DEV_KEY) as client:
         await client.get_state()
-        session = client.session
+        session = client._http.session
         assert session is not None
     assert session.closed
-    assert client.session is None
+    assert client._http.session is None
 
 
 async def test_injected_session_left_open(mock: aioresponses) -> None:
@@ -871,7 +871,7 @@ async def test_injected_session_left_open(mock: aioresponses) -> None:
         ) as client:
             await client.get_state()
         assert not session.closed
-        assert client.session is session
+        assert client._http.session is session
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,15 @@ import aiohttp
 import pytest
 
 from custom_components.evse_bridge.api.mennekes import (
-    MennekesAuthenticationError,
+    ChargerAuthenticationError,
     MennekesChgState,
     MennekesClient,
-    MennekesCommandError,
-    MennekesConnectionError,
+    ChargerCommandError,
+    ChargerConnectionError,
     MennekesDevMode,
-    MennekesError,
-    MennekesResponseError,
-    MennekesTimeoutError,
+    ChargerError,
+    ChargerResponseError,
+    ChargerTimeoutError,
 )
 from custom_components.evse_bridge.api.model import (
     ChargerState,
@@ -126,7 +126,7 @@ async def test_limit_above_box_maximum_is_reported(
 ) -> None:
     """A limit the box ignores (above MaxCurrWb) is a command error."""
     sim.plug_in()
-    with pytest.raises(MennekesCommandError):
+    with pytest.raises(ChargerCommandError):
         await client.set_current_limit(20)
     assert conn(await client.get_state()).current_limit_a is None
 
@@ -205,7 +205,7 @@ async def test_start_on_faulted_box_fails(
     """Start on a box in error does nothing, and that is reported."""
     sim.plug_in()
     sim.set_error(13)
-    with pytest.raises(MennekesCommandError, match="Start"):
+    with pytest.raises(ChargerCommandError, match="Start"):
         await client.start()
 
 
@@ -238,9 +238,9 @@ async def test_error_code(sim: MennekesSimulator, client: MennekesClient) -> Non
 async def test_wrong_dev_key(sim: MennekesSimulator) -> None:
     """A wrong DevKey is an authentication error on reads and writes."""
     async with make_client(sim, dev_key="1111") as wrong:
-        with pytest.raises(MennekesAuthenticationError) as read:
+        with pytest.raises(ChargerAuthenticationError) as read:
             await wrong.get_state()
-        with pytest.raises(MennekesAuthenticationError) as write:
+        with pytest.raises(ChargerAuthenticationError) as write:
             await wrong.set_current_limit(10)
     assert (read.value.status, write.value.status) == (403, 401)
 
@@ -248,16 +248,16 @@ async def test_wrong_dev_key(sim: MennekesSimulator) -> None:
 @pytest.mark.parametrize(
     ("fault", "value", "error"),
     [
-        ("status", 500, MennekesResponseError),
-        ("status", 403, MennekesAuthenticationError),
-        ("timeout", True, MennekesTimeoutError),
-        ("delay", 1.0, MennekesTimeoutError),
-        ("malformed", True, MennekesResponseError),
-        ("missing_fields", {"ChgNrg"}, MennekesResponseError),
+        ("status", 500, ChargerResponseError),
+        ("status", 403, ChargerAuthenticationError),
+        ("timeout", True, ChargerTimeoutError),
+        ("delay", 1.0, ChargerTimeoutError),
+        ("malformed", True, ChargerResponseError),
+        ("missing_fields", {"ChgNrg"}, ChargerResponseError),
     ],
 )
 async def test_faults_and_recovery(
-    sim: MennekesSimulator, fault: str, value: object, error: type[MennekesError]
+    sim: MennekesSimulator, fault: str, value: object, error: type[ChargerError]
 ) -> None:
     """Each fault gives its error, without the DevKey; clearing it recovers."""
     async with make_client(sim, request_timeout=0.2) as client:
@@ -289,7 +289,7 @@ async def test_refused_command(sim: MennekesSimulator, client: MennekesClient) -
     """A box that says 200 but does nothing gives a command error."""
     sim.plug_in()
     sim.faults.refuse_commands = True
-    with pytest.raises(MennekesCommandError, match="Pause"):
+    with pytest.raises(ChargerCommandError, match="Pause"):
         await client.pause()
     assert conn(await client.get_state()).charging is True
     sim.faults.clear()
@@ -311,9 +311,9 @@ async def test_nobody_listening(sim: MennekesSimulator) -> None:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     async with make_client(sim, port=free_port) as client:
-        with pytest.raises(MennekesConnectionError) as caught:
+        with pytest.raises(ChargerConnectionError) as caught:
             await client.get_state()
-    assert not isinstance(caught.value, MennekesTimeoutError)
+    assert not isinstance(caught.value, ChargerTimeoutError)
     assert DEV_KEY not in str(caught.value)
 
 
@@ -496,7 +496,7 @@ async def test_timeout_fault_released_on_stop() -> None:
         pending = asyncio.create_task(client.get_state())
         await asyncio.sleep(0.1)
         await sim.stop()
-        with pytest.raises(MennekesError):
+        with pytest.raises(ChargerError):
             await pending
     await sim.stop()  # stopping twice is harmless
 

@@ -37,8 +37,14 @@ from xml.sax.saxutils import escape
 import aiohttp
 from yarl import URL
 
-from .http import base_url, normalize_host, read_body
+from .errors import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerResponseError,
+)
+from .http import HttpTransport
 from .model import (
+    MIN_CURRENT_A,
     ChargerInfo,
     ChargerState,
     ConnectorState,
@@ -50,20 +56,13 @@ from .xml import MAX_XML_BYTES, XmlError, child_text, parse_xml
 
 __all__ = [
     "MAX_CURRENT_A",
-    "MIN_CURRENT_A",
-    "CircontrolAuthenticationError",
     "CircontrolChargeInfo",
     "CircontrolClient",
-    "CircontrolCommandError",
-    "CircontrolConnectionError",
-    "CircontrolError",
     "CircontrolForceVariables",
     "CircontrolPlugError",
     "CircontrolPlugInfo",
     "CircontrolPlugState",
-    "CircontrolResponseError",
     "CircontrolStopReason",
-    "CircontrolTimeoutError",
     "parse_charge_info",
     "parse_identity",
     "parse_plug_info",
@@ -72,8 +71,6 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-MIN_CURRENT_A: Final = 6
-"""IEC 61851 minimum charging current."""
 MAX_CURRENT_A: Final = 63
 """Largest current a Mode 3 AC plug can be asked for; the plug's own limit is lower."""
 
@@ -84,30 +81,6 @@ _INFORMATION_PATH: Final = "/services/system/information.xml"
 _VALUES_PATH: Final = "/services/user/values.xml"
 _FORCE_PATH: Final = "/services/user/forceVariables.xml"
 _HTTP_NO_CONTENT: Final = 204
-
-
-class CircontrolError(Exception):
-    """Base of every error this client raises."""
-
-
-class CircontrolConnectionError(CircontrolError):
-    """The charger could not be reached."""
-
-
-class CircontrolTimeoutError(CircontrolConnectionError):
-    """The charger did not answer in time."""
-
-
-class CircontrolResponseError(CircontrolError):
-    """The charger answered with an error status or a document we cannot use."""
-
-
-class CircontrolAuthenticationError(CircontrolResponseError):
-    """The charger refused the credentials (HTTP 401 or 403)."""
-
-
-class CircontrolCommandError(CircontrolError):
-    """The charger accepted a command but it did not take effect, or it cannot apply."""
 
 
 class CircontrolPlugState(IntEnum):
@@ -325,11 +298,11 @@ def _stop_reason(code: int | None) -> CircontrolStopReason | None:
 
 
 def _required(element: Element, name: str) -> str:
-    """Return a child's text, or raise CircontrolResponseError if it is missing."""
+    """Return a child's text, or raise ChargerResponseError if it is missing."""
     text = child_text(element, name)
     if not text:
         msg = f"Element <{name}> is missing from <{element.tag}>"
-        raise CircontrolResponseError(msg)
+        raise ChargerResponseError(msg)
     return text
 
 
@@ -338,7 +311,7 @@ def _plug_number(element: Element) -> int:
     number = _integer(_required(element, "number"))
     if number is None:
         msg = f"Plug number in <{element.tag}> is not a number"
-        raise CircontrolResponseError(msg)
+        raise ChargerResponseError(msg)
     return number
 
 
@@ -470,21 +443,21 @@ def _root(data: bytes, expected: str) -> Element:
     try:
         root = parse_xml(data)
     except XmlError as err:
-        raise CircontrolResponseError(str(err)) from None
+        raise ChargerResponseError(str(err)) from None
     if root.tag != expected.lower():
         msg = f"Expected <{expected}>, got <{root.tag}>"
-        raise CircontrolResponseError(msg)
+        raise ChargerResponseError(msg)
     return root
 
 
 def parse_plug_info(data: bytes) -> list[CircontrolPlugInfo]:
-    """Parse ``plugInfo.xml``; raise CircontrolResponseError if it is unusable."""
+    """Parse ``plugInfo.xml``; raise ChargerResponseError if it is unusable."""
     root = _root(data, "plugsInfo")
     return [CircontrolPlugInfo.from_element(e) for e in root.iter("pluginfo")]
 
 
 def parse_charge_info(data: bytes) -> list[CircontrolChargeInfo]:
-    """Parse ``chargeInfo.xml``; raise CircontrolResponseError if it is unusable."""
+    """Parse ``chargeInfo.xml``; raise ChargerResponseError if it is unusable."""
     root = _root(data, "chargesInfo")
     return [CircontrolChargeInfo.from_element(e) for e in root.iter("chargeinfo")]
 
@@ -518,7 +491,7 @@ def parse_identity(device_info: bytes, information: bytes | None) -> ChargerInfo
         serial = child_text(info, "mainDevice")
     if not serial:
         msg = "The charger reports neither a serial number nor a main device id"
-        raise CircontrolResponseError(msg)
+        raise ChargerResponseError(msg)
     return ChargerInfo(
         serial_number=serial,
         manufacturer="Circontrol",
@@ -542,7 +515,7 @@ class CircontrolClient:
 
     After a command the client reads the variable back up to ``command_verify_attempts``
     times, ``command_verify_interval`` seconds apart, and raises
-    :class:`CircontrolCommandError` if the box did not apply it.
+    :class:`ChargerCommandError` if the box did not apply it.
     """
 
     host: str
@@ -554,25 +527,28 @@ class CircontrolClient:
     command_verify_attempts: int = 3
     command_verify_interval: float = 1.0
 
-    _close_session: bool = field(default=False, init=False, repr=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _http: HttpTransport = field(init=False, repr=False)
     _plugs: dict[int, CircontrolPlugInfo] | None = field(
         default=None, init=False, repr=False
     )
 
     def __post_init__(self) -> None:
-        """Refuse a host that would change the URL's meaning."""
-        self.host = normalize_host(self.host)
-        if not 0 < self.port < 65536:  # noqa: PLR2004 - the TCP port range
-            msg = "Invalid port"
-            raise ValueError(msg)
+        """Refuse a host or port that would change the URL's meaning."""
+        self._http = HttpTransport(
+            host=self.host,
+            port=self.port,
+            max_body_bytes=MAX_XML_BYTES,
+            request_timeout=self.request_timeout,
+            session=self.session,
+        )
+        self.host = self._http.host
 
     def _url(self, path: str, query: Iterable[tuple[str, str]]) -> URL:
         """Build an already-encoded URL; spaces become ``%20``, never ``+``."""
         query_string = "&".join(
             f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in query
         )
-        text = f"{base_url(self.host, self.port)}{path}"
+        text = f"{self._http.base_url}{path}"
         if query_string:
             text = f"{text}?{query_string}"
         # encoded=True stops yarl from re-quoting: the box's one URL quirk is too
@@ -588,10 +564,6 @@ class CircontrolClient:
         data: bytes | None = None,
     ) -> bytes:
         """Send one request, serialised with every other, and return the body."""
-        url = self._url(path, query)
-        if self.session is None:
-            self.session = aiohttp.ClientSession()
-            self._close_session = True
         headers: dict[str, str] = {}
         if self.username:
             headers["Authorization"] = aiohttp.encode_basic_auth(
@@ -599,47 +571,20 @@ class CircontrolClient:
             )
         if data is not None:
             headers["Content-Type"] = "application/xml"
-        async with self._lock:
-            _LOGGER.debug("%s %s", method, url.raw_path_qs)
-            try:
-                async with (
-                    asyncio.timeout(self.request_timeout),
-                    self.session.request(
-                        method,
-                        url,
-                        data=data,
-                        headers=headers,
-                        allow_redirects=False,
-                    ) as response,
-                ):
-                    if response.status in {401, 403}:
-                        msg = f"The charger refused the credentials ({response.status})"
-                        raise CircontrolAuthenticationError(msg)
-                    if not 200 <= response.status < 300:  # noqa: PLR2004
-                        msg = f"The charger answered {response.status} for {path}"
-                        raise CircontrolResponseError(msg)
-                    body = await read_body(
-                        response, MAX_XML_BYTES, CircontrolResponseError
-                    )
-                    _LOGGER.debug(
-                        "%s answered %s, %s bytes", path, response.status, len(body)
-                    )
-                    return body if response.status != _HTTP_NO_CONTENT else b""
-            except TimeoutError as err:
-                msg = f"Timeout while talking to the charger at {self.host}"
-                raise CircontrolTimeoutError(msg) from err
-            except aiohttp.ClientError as err:
-                msg = (
-                    f"Error talking to the charger at {self.host}: {type(err).__name__}"
-                )
-                raise CircontrolConnectionError(msg) from err
+        status, body = await self._http.request(
+            method, self._url(path, query), headers=headers, data=data
+        )
+        if status in {401, 403}:
+            msg = f"The charger refused the credentials ({status})"
+            raise ChargerAuthenticationError(msg, code=status)
+        if not 200 <= status < 300:  # noqa: PLR2004
+            msg = f"The charger answered {status} for {path}"
+            raise ChargerResponseError(msg, code=status)
+        return body if status != _HTTP_NO_CONTENT else b""
 
     async def close(self) -> None:
         """Close the session, if this client opened it."""
-        if self.session is not None and self._close_session:
-            await self.session.close()
-            self.session = None
-            self._close_session = False
+        await self._http.close()
 
     async def __aenter__(self) -> Self:
         """Enter ``async with``."""
@@ -696,8 +641,8 @@ class CircontrolClient:
         try:
             information = await self._request("GET", _INFORMATION_PATH)
             return parse_identity(device_info, information)
-        except CircontrolResponseError as err:
-            if isinstance(err, CircontrolAuthenticationError):
+        except ChargerResponseError as err:
+            if isinstance(err, ChargerAuthenticationError):
                 raise
             # Without information.xml, identity needs deviceInfo's serial number.
             return parse_identity(device_info, None)
@@ -785,6 +730,7 @@ class CircontrolClient:
             problem = state is CircontrolPlugState.ERROR or bool(error)
         return Part(
             id=f"plug{charge.number}",
+            number=charge.number,
             meter=MeterReading(
                 energy_wh=charge.active_energy_wh,
                 power_w=values.get(f"{prefix}.API"),
@@ -833,7 +779,7 @@ class CircontrolClient:
             if applied(await self.get_values(variables)):
                 return
         msg = f"The charger accepted the command to {description} but did not apply it"
-        raise CircontrolCommandError(msg)
+        raise ChargerCommandError(msg)
 
     async def set_charging_enabled(self, plug: int, enabled: bool) -> None:  # noqa: FBT001
         """Put a plug in or out of service (``<Mode 3>.OUT_OF_SERVICE`` 0/1) [V]."""
@@ -892,7 +838,7 @@ class CircontrolClient:
             return
         if not _flag(before.get(connected_var)):
             msg = f"Cannot start charging: no vehicle is connected to plug {plug}"
-            raise CircontrolCommandError(msg)
+            raise ChargerCommandError(msg)
         await self._force(f"{info.name}.REMOTE_START", 1)
         await self._verify(
             f"start charging on plug {plug}",

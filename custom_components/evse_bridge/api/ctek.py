@@ -474,7 +474,10 @@ class CtekCharger:
             if len(self._parts) >= MAX_PARTS:
                 self._note_refused_part(part_id)
                 return None
-            part = Part(id=part_id)
+            part = Part(
+                id=part_id,
+                number=int(part_id[4:]) if is_connector_part(part_id) else 0,
+            )
         data = _decode(payload)
         if kind == "em":
             part = replace(part, meter=parse_meter_reading(data))

@@ -32,12 +32,18 @@ from pymodbus import ModbusException
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ModbusPDU
 
-from .model import MeterReading, Phases
+from .errors import (
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
+    ChargerResponseError,
+    ChargerTimeoutError,
+)
+from .model import MIN_CURRENT_A, MeterReading, Phases
 
 __all__ = [
     "DEFAULT_PORT",
     "MAX_CURRENT_A",
-    "MIN_CURRENT_A",
     "CtekModbusApi",
     "CtekModbusClient",
     "CtekModbusCommandError",
@@ -58,8 +64,6 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 502
-MIN_CURRENT_A: Final = 6
-"""Lowest limit that lets a car charge; the CCU treats 1-5 A as 0 (pause)."""
 MAX_CURRENT_A: Final = 32
 """Rating of the largest Chargestorm outlet (22 kW): no write goes above it,
 whatever the maximum assignment register says."""
@@ -91,28 +95,28 @@ _NO_SUCH_UNIT: Final = frozenset(
 )
 
 
-class CtekModbusError(Exception):
+class CtekModbusError(ChargerError):
     """Base class for every error of this module."""
 
 
-class CtekModbusConnectionError(CtekModbusError):
+class CtekModbusConnectionError(CtekModbusError, ChargerConnectionError):
     """The charger could not be reached, or the connection broke."""
 
 
-class CtekModbusTimeoutError(CtekModbusConnectionError):
+class CtekModbusTimeoutError(CtekModbusConnectionError, ChargerTimeoutError):
     """The charger did not answer in time; the connection was torn down."""
 
 
-class CtekModbusResponseError(CtekModbusError):
+class CtekModbusResponseError(CtekModbusError, ChargerResponseError):
     """The charger answered with a Modbus exception or an unusable answer."""
 
     def __init__(self, message: str, *, exception_code: int | None = None) -> None:
         """Keep the Modbus exception code, if the error came with one."""
-        super().__init__(message)
+        super().__init__(message, code=exception_code)
         self.exception_code = exception_code
 
 
-class CtekModbusCommandError(CtekModbusResponseError):
+class CtekModbusCommandError(CtekModbusResponseError, ChargerCommandError):
     """The charger accepted a write, but reading back shows no effect."""
 
 

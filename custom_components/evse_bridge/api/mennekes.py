@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import re
-import time
 from types import TracebackType
 from typing import Final, Self
 from urllib.parse import quote
@@ -32,8 +31,14 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from .http import normalize_host, read_body
+from .errors import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerResponseError,
+)
+from .http import HttpTransport
 from .model import (
+    MIN_CURRENT_A,
     ChargerInfo,
     ChargerState,
     ConnectorState,
@@ -46,20 +51,13 @@ __all__ = [
     "DEFAULT_PORT",
     "MANUFACTURER",
     "MAX_CURRENT_A",
-    "MIN_CURRENT_A",
     "PART_ID",
-    "MennekesAuthenticationError",
     "MennekesChargeData",
     "MennekesChgCommand",
     "MennekesChgState",
     "MennekesClient",
-    "MennekesCommandError",
-    "MennekesConnectionError",
     "MennekesDevInfo",
     "MennekesDevMode",
-    "MennekesError",
-    "MennekesResponseError",
-    "MennekesTimeoutError",
     "build_charger_info",
     "build_charger_state",
     "parse_charge_data",
@@ -71,8 +69,6 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_PORT: Final = 25000
 MANUFACTURER: Final = "MENNEKES"
 PART_ID: Final = "connector1"
-MIN_CURRENT_A: Final = 6
-"""IEC 61851 minimum; the box refuses lower RemoteCurr values on 3 phases."""
 MAX_CURRENT_A: Final = 32
 """Highest current of any AMTRON (22 kW); a caller may pass a lower box limit."""
 _BASE_PATH: Final = "/MHCP/1.0"
@@ -90,35 +86,6 @@ _MAX_SERIAL_LENGTH: Final = 64
 _MAX_UNKNOWN_VALUES: Final = 16
 # How much of a value the box sent a log line shows.
 _MAX_LOGGED_CHARS: Final = 64
-
-
-class MennekesError(Exception):
-    """Base class for every error of this library."""
-
-
-class MennekesConnectionError(MennekesError):
-    """The box could not be reached, or the connection broke."""
-
-
-class MennekesTimeoutError(MennekesConnectionError):
-    """The box did not answer in time."""
-
-
-class MennekesResponseError(MennekesError):
-    """The box answered with an error status or an unusable payload."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        """Keep the HTTP status, if the error came with one."""
-        super().__init__(message)
-        self.status = status
-
-
-class MennekesAuthenticationError(MennekesResponseError):
-    """The box refused the DevKey (403 on reads, 401 on writes)."""
-
-
-class MennekesCommandError(MennekesError):
-    """The box accepted a command over HTTP, but reading back shows no effect."""
 
 
 class MennekesChgState(StrEnum):
@@ -227,20 +194,20 @@ def _for_log(value: str) -> str:
 
 
 def decode_json_object(body: bytes) -> dict[str, object]:
-    """Decode a body to a JSON object; raise MennekesResponseError otherwise."""
+    """Decode a body to a JSON object; raise ChargerResponseError otherwise."""
     if len(body) > MAX_BODY_BYTES:
         msg = f"Response of {len(body)} bytes is too large"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     try:
         payload = json.loads(body)
     except ValueError, RecursionError:
         # ValueError covers invalid JSON and text, and integers too long to
         # convert; RecursionError arrays or objects nested too deep.
         msg = "Invalid JSON"
-        raise MennekesResponseError(msg) from None
+        raise ChargerResponseError(msg) from None
     if not isinstance(payload, dict):
         msg = "No JSON object"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return payload
 
 
@@ -252,20 +219,20 @@ def _present(data: Mapping[str, object], key: str) -> object:
     value = data.get(key)
     if value is None:
         msg = f"Field {key} is missing"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return value
 
 
 def _as_number(key: str, value: object) -> float:
     msg = f"Field {key} is not a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     try:
         number = float(value)
     except OverflowError:  # an integer beyond any float
-        raise MennekesResponseError(msg) from None
+        raise ChargerResponseError(msg) from None
     if not math.isfinite(number):
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return number
 
 
@@ -273,21 +240,21 @@ def _as_integer(key: str, value: object) -> int:
     number = _as_number(key, value)
     if not number.is_integer():
         msg = f"Field {key} is not a whole number"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return int(number)
 
 
 def _as_boolean(key: str, value: object) -> bool:
     if not isinstance(value, bool):
         msg = f"Field {key} is not a boolean"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return value
 
 
 def _as_string(key: str, value: object) -> str:
     if not isinstance(value, str):
         msg = f"Field {key} is not a string"
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return value
 
 
@@ -371,7 +338,7 @@ class MennekesDevInfo:
 
 
 def parse_charge_data(data: Mapping[str, object]) -> MennekesChargeData:
-    """Parse a ``GET /ChargeData`` object; raise MennekesResponseError if unusable."""
+    """Parse a ``GET /ChargeData`` object; raise ChargerResponseError if unusable."""
     raw_state = _as_string("ChgState", _present(data, "ChgState"))
     return MennekesChargeData(
         chg_state=_chg_state(raw_state),
@@ -391,17 +358,17 @@ def _as_serial(key: str, value: object) -> str:
     """Return a serial number sent as a number or a string, as printable text."""
     msg = f"Field {key} is not a serial number"
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     if isinstance(value, int) and not 0 <= value < 10**_MAX_SERIAL_LENGTH:
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     serial = str(value).strip()
     if not serial or len(serial) > _MAX_SERIAL_LENGTH or not serial.isprintable():
-        raise MennekesResponseError(msg)
+        raise ChargerResponseError(msg)
     return serial
 
 
 def parse_dev_info(data: Mapping[str, object]) -> MennekesDevInfo:
-    """Parse a ``GET /DevInfo`` object; raise MennekesResponseError if unusable."""
+    """Parse a ``GET /DevInfo`` object; raise ChargerResponseError if unusable."""
     raw_mode = _as_string("DevMode", _present(data, "DevMode"))
     return MennekesDevInfo(
         serial_number=_as_serial("Sn", _present(data, "Sn")),
@@ -478,6 +445,7 @@ def build_charger_state(
     )
     part = Part(
         id=PART_ID,
+        number=1,
         meter=MeterReading(energy_wh=None, power_w=charge_data.power_w),
         connector=connector,
     )
@@ -540,7 +508,7 @@ class MennekesClient:
     ``request_interval`` seconds apart, because the box dislikes being
     stressed. Every command is verified by reading back: after a POST the
     client reads up to ``verify_attempts`` times, ``verify_interval`` seconds
-    apart, and raises MennekesCommandError if the change never shows.
+    apart, and raises ChargerCommandError if the change never shows.
     """
 
     host: str
@@ -552,14 +520,21 @@ class MennekesClient:
     verify_interval: float = 1.0
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
-    _close_session: bool = field(default=False, init=False, repr=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
-    _last_request_end: float | None = field(default=None, init=False, repr=False)
+    _http: HttpTransport = field(init=False, repr=False)
     _unknown_values: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Refuse a host that would change the URL beyond its host part."""
-        self.host = normalize_host(self.host)
+        self._http = HttpTransport(
+            host=self.host,
+            port=self.port,
+            max_body_bytes=MAX_BODY_BYTES,
+            request_timeout=self.request_timeout,
+            request_interval=self.request_interval,
+            session=self.session,
+            redact=self._without_secret,
+        )
+        self.host = self._http.host
 
     def _url(self, endpoint: str) -> URL:
         """Return the URL of an endpoint, DevKey included (never log it)."""
@@ -587,73 +562,35 @@ class MennekesClient:
         Redirects are not followed: the box sends none, and following one
         would carry the DevKey to wherever it points.
         """
-        url = self._url(endpoint)
         headers = {"Accept": "application/json"}
         data: bytes | None = None
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
             data = json.dumps(body).encode()
-        async with self._lock:
-            if self.session is None:
-                self.session = aiohttp.ClientSession()
-                self._close_session = True
-            await self._wait_for_spacing()
-            _LOGGER.debug("%s %s on %s", method, endpoint, self.host)
-            try:
-                async with (
-                    asyncio.timeout(self.request_timeout),
-                    self.session.request(
-                        method,
-                        url,
-                        headers=headers,
-                        data=data,
-                        allow_redirects=False,
-                    ) as response,
-                ):
-                    self._check_status(method, endpoint, response.status)
-                    content = await read_body(
-                        response, MAX_BODY_BYTES, MennekesResponseError
-                    )
-            except TimeoutError:
-                msg = f"Timeout after {self.request_timeout} s talking to {self.host}"
-                raise MennekesTimeoutError(msg) from None
-            except (aiohttp.ClientError, OSError) as err:
-                # aiohttp puts the URL, and so the DevKey, into some messages.
-                detail = self._without_secret(f"{type(err).__name__}: {err}")
-                msg = f"Error talking to {self.host}: {detail}"
-                raise MennekesConnectionError(msg) from None
-            finally:
-                self._last_request_end = time.monotonic()
-        _LOGGER.debug(
-            "%s %s on %s: HTTP %s", method, endpoint, self.host, response.status
+        status, content = await self._http.request(
+            method, self._url(endpoint), headers=headers, data=data
         )
+        self._check_status(method, endpoint, status)
         return content
-
-    async def _wait_for_spacing(self) -> None:
-        if self._last_request_end is None:
-            return
-        wait = self._last_request_end + self.request_interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
 
     def _check_status(self, method: str, endpoint: str, status: int) -> None:
         if status in {401, 403}:
             msg = (
                 f"{self.host} refused the DevKey (HTTP {status} on {method} {endpoint})"
             )
-            raise MennekesAuthenticationError(msg, status=status)
+            raise ChargerAuthenticationError(msg, code=status)
         if status != 200:  # noqa: PLR2004 - the box answers 200 on success, nothing else
             hint = " (wrong DevKey or invalid value)" if status == 400 else ""  # noqa: PLR2004
             msg = f"{self.host} answered HTTP {status} on {method} {endpoint}{hint}"
-            raise MennekesResponseError(msg, status=status)
+            raise ChargerResponseError(msg, code=status)
 
     async def _get(self, endpoint: str) -> dict[str, object]:
         body = await self._request("GET", endpoint)
         try:
             return decode_json_object(body)
-        except MennekesResponseError as err:
+        except ChargerResponseError as err:
             msg = f"{self.host} sent an unusable answer for {endpoint}: {err}"
-            raise MennekesResponseError(msg) from None
+            raise ChargerResponseError(msg) from None
 
     # --- Reads ---------------------------------------------------------------
 
@@ -711,7 +648,7 @@ class MennekesClient:
     async def _verify[T](
         self, read: Callable[[], Awaitable[T]], applied: Callable[[T], bool], what: str
     ) -> T:
-        """Read back until the change shows, or raise MennekesCommandError."""
+        """Read back until the change shows, or raise ChargerCommandError."""
         for attempt in range(max(self.verify_attempts, 1)):
             if attempt:
                 await asyncio.sleep(self.verify_interval)
@@ -719,7 +656,7 @@ class MennekesClient:
             if applied(result):
                 return result
         msg = f"{self.host} accepted {what} but did not apply it"
-        raise MennekesCommandError(msg)
+        raise ChargerCommandError(msg)
 
     async def _charge_command(self, command: MennekesChgCommand) -> MennekesChargeData:
         body = _ChargeDataCommand(
@@ -812,10 +749,7 @@ class MennekesClient:
 
     async def close(self) -> None:
         """Close the HTTP session if this client created it."""
-        if self.session is not None and self._close_session:
-            await self.session.close()
-            self.session = None
-            self._close_session = False
+        await self._http.close()
 
     async def __aenter__(self) -> Self:
         """Return the client for ``async with``."""

@@ -2,9 +2,18 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
 
 type Phases = tuple[float | None, float | None, float | None]
 NO_PHASES: Phases = (None, None, None)
+
+MIN_CURRENT_A: Final = 6
+"""IEC 61851-1: the least current a vehicle may be offered; below it, pause."""
+DEFAULT_MAX_CURRENT_A: Final = 32
+"""A connector's maximum when the charger does not say: the most AC type 2
+connectors are built for."""
+NOMINAL_VOLTAGE_V: Final = 230.0
+"""Phase-to-neutral voltage of the European grid (EN 50160)."""
 
 
 class ConnectorStatus(StrEnum):
@@ -63,6 +72,10 @@ class ConnectorState:
     """Vendor operating mode, lower case, where the charger has one."""
     auto_start: bool | None = None
     """Whether a session starts by itself when a vehicle is plugged in."""
+    phases: int = 3
+    """How many phases the connector is wired to (1 or 3)."""
+    nominal_voltage_v: float = NOMINAL_VOLTAGE_V
+    """Phase-to-neutral voltage the connector is built for."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +84,8 @@ class Part:
 
     id: str
     """Stable id within the charger, such as ``mainMeter`` or ``evse1``."""
+    number: int = 0
+    """The connector's number, from 1; 0 for a meter of the whole charger."""
     serial_number: str | None = None
     meter: MeterReading | None = None
     connector: ConnectorState | None = None
