@@ -1,6 +1,8 @@
 """Fixtures for EVSE Bridge tests."""
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 import json
 from pathlib import Path
 from unittest.mock import Mock, patch
@@ -20,13 +22,12 @@ from pytest_homeassistant_custom_component.typing import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.evse_bridge import PLATFORMS_BY_VENDOR
+from custom_components.evse_bridge.backends import KINDS
 from custom_components.evse_bridge.const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
-    CONF_VENDOR,
+    CONF_TYPE,
     DOMAIN,
-    Vendor,
 )
 
 # Hypothesis (tests/api/test_fuzz.py and the property tests). "default": a
@@ -40,6 +41,23 @@ settings.register_profile(
 settings.register_profile("fuzz", settings.get_profile("default"), max_examples=5_000)
 
 CBID = "91728M03W4010406"
+
+
+class Vendor(StrEnum):
+    """The charger makes, as entries name them."""
+
+    CTEK = "ctek"
+    CIRCONTROL = "circontrol"
+    MENNEKES = "mennekes"
+
+
+@contextmanager
+def only_platforms(vendor: Vendor, platforms: Iterable[Platform]) -> Iterator[None]:
+    """Set entries of one make up with only these platforms."""
+    with patch.object(type(KINDS[vendor]), "platforms", tuple(platforms)):
+        yield
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -89,14 +107,15 @@ def mock_config_entry() -> MockConfigEntry:
         domain=DOMAIN,
         title=f"Chargestorm {CBID}",
         unique_id=CBID,
-        data={CONF_VENDOR: "ctek", CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: CBID},
+        data={CONF_TYPE: "ctek", CONF_BASE_TOPIC: "CTEK", CONF_CHARGER_ID: CBID},
+        minor_version=2,
     )
 
 
 @pytest.fixture
 def platforms() -> list[Platform]:
     """Return the platforms to load; a test module may narrow it."""
-    return PLATFORMS_BY_VENDOR[Vendor.CTEK]
+    return list(KINDS[Vendor.CTEK].platforms)
 
 
 @pytest.fixture
@@ -108,9 +127,7 @@ async def init_integration(
 ) -> MockConfigEntry:
     """Set up the Chargestorm entry with MQTT mocked."""
     mock_config_entry.add_to_hass(hass)
-    with patch.dict(
-        "custom_components.evse_bridge.PLATFORMS_BY_VENDOR", {Vendor.CTEK: platforms}
-    ):
+    with only_platforms(Vendor.CTEK, platforms):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
     return mock_config_entry

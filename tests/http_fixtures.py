@@ -1,9 +1,10 @@
 """Shared fixtures of the HTTP charger tests (Circontrol, Mennekes), charger mocked.
 
-The charger is mocked at the adapter boundary: ``create_polled_charger`` is
-patched where it is imported (``__init__`` and ``config_flow``) and returns an
-autospec of the vendor's adapter. The adapter hands out real models, built by
-the real parsers from the captured fixtures.
+The charger is mocked at the adapter boundary: the backend's
+``create_charger`` (used by set-up and the config flow) is patched and returns
+an autospec of the vendor's adapter, whose capabilities are the real ones. The
+adapter hands out real models, built by the real parsers from the captured
+fixtures.
 
 Import the fixtures explicitly into a test module; pytest finds them by the
 name given in ``@pytest.fixture(name=...)``.
@@ -26,7 +27,6 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.evse_bridge import PLATFORMS_BY_VENDOR
 from custom_components.evse_bridge.api.chargers import (
     CircontrolCharger,
     MennekesCharger,
@@ -41,14 +41,16 @@ from custom_components.evse_bridge.api.mennekes import (
     parse_dev_info,
 )
 from custom_components.evse_bridge.api.model import ChargerInfo, ChargerState
-from custom_components.evse_bridge.const import CONF_VENDOR, DOMAIN, Vendor
+from custom_components.evse_bridge.backends import KINDS, circontrol, mennekes
+from custom_components.evse_bridge.backends.http import HttpBackend
+from custom_components.evse_bridge.const import CONF_TYPE, DOMAIN
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, Vendor, only_platforms
 
 MENNEKES_SERIAL = "1234567890"
 MENNEKES_TITLE = "AMTRON 1234567890"
 MENNEKES_DATA: dict[str, Any] = {
-    CONF_VENDOR: Vendor.MENNEKES.value,
+    CONF_TYPE: Vendor.MENNEKES.value,
     CONF_HOST: "192.0.2.10",
     CONF_PORT: 25000,
     CONF_PIN: "1234",
@@ -57,7 +59,7 @@ MENNEKES_DATA: dict[str, Any] = {
 CIRCONTROL_SERIAL = "47D21F22-D016-44CB-A373-9578B8CE7349"
 CIRCONTROL_TITLE = "CirCarLife B8CE7349"
 CIRCONTROL_DATA: dict[str, Any] = {
-    CONF_VENDOR: Vendor.CIRCONTROL.value,
+    CONF_TYPE: Vendor.CIRCONTROL.value,
     CONF_HOST: "192.0.2.20",
     CONF_PORT: 80,
 }
@@ -66,7 +68,14 @@ SERIAL = {Vendor.CIRCONTROL: CIRCONTROL_SERIAL, Vendor.MENNEKES: MENNEKES_SERIAL
 TITLE = {Vendor.CIRCONTROL: CIRCONTROL_TITLE, Vendor.MENNEKES: MENNEKES_TITLE}
 DATA = {Vendor.CIRCONTROL: CIRCONTROL_DATA, Vendor.MENNEKES: MENNEKES_DATA}
 PART = {Vendor.CIRCONTROL: "plug1", Vendor.MENNEKES: "connector1"}
-ADAPTER = {Vendor.CIRCONTROL: CircontrolCharger, Vendor.MENNEKES: MennekesCharger}
+BACKEND: dict[Vendor, HttpBackend] = {
+    Vendor.CIRCONTROL: circontrol.BACKEND,
+    Vendor.MENNEKES: mennekes.BACKEND,
+}
+ADAPTER: dict[Vendor, type[CircontrolCharger | MennekesCharger]] = {
+    Vendor.CIRCONTROL: CircontrolCharger,
+    Vendor.MENNEKES: MennekesCharger,
+}
 HTTP_VENDORS = [Vendor.CIRCONTROL, Vendor.MENNEKES]
 
 
@@ -171,6 +180,9 @@ def mock_adapter(vendor: Vendor, info: ChargerInfo, state: ChargerState) -> Magi
     charger: MagicMock = create_autospec(ADAPTER[vendor], instance=True)
     charger.get_info.return_value = info
     charger.get_state.return_value = state
+    charger.capabilities.side_effect = lambda part: ADAPTER[vendor].capabilities(
+        charger, part
+    )
     return charger
 
 
@@ -184,6 +196,7 @@ def http_entry(vendor: Vendor, **data: Any) -> MockConfigEntry:
         title=TITLE[vendor],
         unique_id=SERIAL[vendor],
         data={**DATA[vendor], **data},
+        minor_version=2,
     )
 
 
@@ -195,10 +208,7 @@ async def setup_entry(
     Then poll once more, as the interval would: a lifetime energy reading is
     shown once the next one confirms it.
     """
-    vendor = Vendor(entry.data[CONF_VENDOR])
-    with patch.dict(
-        "custom_components.evse_bridge.PLATFORMS_BY_VENDOR", {vendor: platforms}
-    ):
+    with only_platforms(Vendor(entry.data[CONF_TYPE]), platforms):
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     if entry.state is ConfigEntryState.LOADED:
@@ -249,22 +259,17 @@ async def charger_fixture(vendor: Vendor) -> MagicMock:
 
 
 @pytest.fixture(name="create_charger")
-def create_charger_fixture(charger: MagicMock) -> Iterator[MagicMock]:
-    """Patch the adapter factory where the integration and the flow use it."""
+def create_charger_fixture(vendor: Vendor, charger: MagicMock) -> Iterator[MagicMock]:
+    """Patch the backend's charger factory, which set-up and the flow use."""
     factory = MagicMock(return_value=charger)
-    with (
-        patch("custom_components.evse_bridge.create_polled_charger", factory),
-        patch(
-            "custom_components.evse_bridge.config_flow.create_polled_charger", factory
-        ),
-    ):
+    with patch.object(BACKEND[vendor], "create_charger", factory):
         yield factory
 
 
 @pytest.fixture(name="http_platforms")
 def http_platforms_fixture(vendor: Vendor) -> list[Platform]:
     """Return the platforms to load; a test may narrow it."""
-    return PLATFORMS_BY_VENDOR[vendor]
+    return list(KINDS[vendor].platforms)
 
 
 @pytest.fixture(name="init_http")

@@ -23,8 +23,9 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.evse_bridge.const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
+    CONF_MODBUS,
     CONF_STALE_AFTER,
-    CONF_VENDOR,
+    CONF_TYPE,
     DOMAIN,
 )
 
@@ -39,7 +40,7 @@ STATUS = ctek_payload("status_evse1.json")
 def short_probe() -> Any:
     """Give up waiting for a silent charger at once."""
     with patch(
-        "custom_components.evse_bridge.config_flow.PROBE_TIMEOUT",
+        "custom_components.evse_bridge.backends.ctek.flow.PROBE_TIMEOUT",
         timedelta(seconds=0.05),
     ):
         yield
@@ -92,7 +93,7 @@ async def test_user_flow(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Chargestorm {CBID}"
     assert result["data"] == {
-        CONF_VENDOR: "ctek",
+        CONF_TYPE: "ctek",
         CONF_BASE_TOPIC: "CTEK",
         CONF_CHARGER_ID: CBID,
     }
@@ -190,7 +191,7 @@ async def test_mqtt_discovery(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {
-        CONF_VENDOR: "ctek",
+        CONF_TYPE: "ctek",
         CONF_BASE_TOPIC: "CTEK",
         CONF_CHARGER_ID: CBID,
     }
@@ -247,7 +248,7 @@ async def test_mqtt_discovery_invalid(
 async def test_mqtt_not_configured(hass: HomeAssistant) -> None:
     """Without the MQTT integration the flow ends with a clear reason."""
     with patch(
-        "custom_components.evse_bridge.config_flow.mqtt.async_wait_for_mqtt_client",
+        "custom_components.evse_bridge.backends.ctek.flow.mqtt.async_wait_for_mqtt_client",
         return_value=False,
     ):
         result = await start_ctek_flow(hass)
@@ -298,9 +299,9 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_STALE_AFTER: 300}
+        result["flow_id"], {CONF_STALE_AFTER: 300, CONF_MODBUS: False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert init_integration.options == {CONF_STALE_AFTER: 300}
+    assert init_integration.options == {CONF_STALE_AFTER: 300, CONF_MODBUS: False}
     assert init_integration.runtime_data.coordinator.stale_after == 300

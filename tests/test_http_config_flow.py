@@ -18,13 +18,14 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.evse_bridge.api.chargers import (
+from custom_components.evse_bridge.api.errors import (
     ChargerAuthenticationError,
     ChargerConnectionError,
     ChargerError,
 )
-from custom_components.evse_bridge.const import CONF_POLL_INTERVAL, DOMAIN, Vendor
+from custom_components.evse_bridge.const import CONF_POLL_INTERVAL, DOMAIN
 
+from .conftest import Vendor
 from .http_fixtures import (  # noqa: F401 - pytest finds fixtures by name
     DATA,
     SERIAL,
@@ -84,7 +85,7 @@ def expected_data(vendor: Vendor) -> dict[str, Any]:
     """Return the entry data stored for USER_INPUT: the host without spaces."""
     user_input = USER_INPUT[vendor]
     return {
-        "vendor": vendor.value,
+        "type": vendor.value,
         **user_input,
         CONF_HOST: user_input[CONF_HOST].strip(),
     }
@@ -123,7 +124,7 @@ async def test_circontrol_without_login(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {
-        "vendor": "circontrol",
+        "type": "circontrol",
         CONF_HOST: "192.0.2.20",
         CONF_PORT: 80,
     }

@@ -35,18 +35,21 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.evse_bridge.api.chargers import (
-    ChargerAuthenticationError,
-    ChargerConnectionError,
-    ChargerError,
     CircontrolCharger,
     MennekesCharger,
 )
+from custom_components.evse_bridge.api.errors import (
+    ChargerAuthenticationError,
+    ChargerConnectionError,
+    ChargerError,
+)
 from custom_components.evse_bridge.api.model import ChargerState
-from custom_components.evse_bridge.const import DOMAIN, Vendor
+from custom_components.evse_bridge.const import DOMAIN
 from custom_components.evse_bridge.coordinator import PolledCoordinator
-from custom_components.evse_bridge.helpers import create_polled_charger
 
+from .conftest import Vendor
 from .http_fixtures import (  # noqa: F401 - pytest finds fixtures by name
+    BACKEND,
     CIRCONTROL_DATA,
     MENNEKES_DATA,
     PART,
@@ -595,12 +598,12 @@ async def test_diagnostics(
 
 async def test_client_factory(hass: HomeAssistant) -> None:
     """Each entry gets its vendor's client with the entry's address and secrets."""
-    mennekes = create_polled_charger(hass, MENNEKES_DATA)
+    mennekes = BACKEND[M].create_charger(hass, MENNEKES_DATA)
     assert isinstance(mennekes, MennekesCharger)
     assert mennekes.client.host == "192.0.2.10"
     assert mennekes.client.port == 25000
     assert mennekes.client.dev_key == "1234"
-    circontrol = create_polled_charger(
+    circontrol = BACKEND[Vendor.CIRCONTROL].create_charger(
         hass, {**CIRCONTROL_DATA, CONF_USERNAME: "", CONF_PASSWORD: ""}
     )
     assert isinstance(circontrol, CircontrolCharger)
@@ -611,7 +614,9 @@ async def test_client_factory(hass: HomeAssistant) -> None:
     assert circontrol.client.password is None
     assert circontrol.client.session is mennekes.client.session
     login = {CONF_USERNAME: "admin", CONF_PASSWORD: "s3cret"}
-    with_login = create_polled_charger(hass, {**CIRCONTROL_DATA, **login})
+    with_login = BACKEND[Vendor.CIRCONTROL].create_charger(
+        hass, {**CIRCONTROL_DATA, **login}
+    )
     assert isinstance(with_login, CircontrolCharger)
     assert with_login.client.username == login[CONF_USERNAME]
     assert with_login.client.password == login[CONF_PASSWORD]

@@ -14,15 +14,16 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.evse_bridge.api.chargers import (
+from custom_components.evse_bridge.api.errors import (
     ChargerAuthenticationError,
     ChargerCommandError,
     ChargerConnectionError,
     ChargerError,
 )
 from custom_components.evse_bridge.api.model import ChargerState
-from custom_components.evse_bridge.const import DOMAIN, Vendor
+from custom_components.evse_bridge.const import DOMAIN
 
+from .conftest import Vendor
 from .http_fixtures import (  # noqa: F401 - pytest finds fixtures by name
     PART,
     SERIAL,
@@ -183,7 +184,7 @@ async def test_set_current_limit_shows_what_the_charger_reports(
         },
         blocking=True,
     )
-    charger.set_current_limit.assert_awaited_once_with(PART[vendor], 16)
+    charger.set_current_limit.assert_awaited_once_with(1, 16)
     assert charger.get_state.await_count == polls + 1
     assert state_of(hass, "number", vendor, "current_limit") == "13.0"
 
@@ -264,7 +265,7 @@ async def test_charging_enabled_switch(
         {ATTR_ENTITY_ID: entity_id(hass, "switch", vendor, "charging_enabled")},
         blocking=True,
     )
-    charger.set_charging_enabled.assert_awaited_once_with(PART[vendor], enabled)
+    charger.set_charging_enabled.assert_awaited_once_with(1, enabled)
     expected = STATE_ON if enabled else STATE_OFF
     assert state_of(hass, "switch", vendor, "charging_enabled") == expected
 
@@ -289,7 +290,7 @@ async def test_session_buttons(
         {ATTR_ENTITY_ID: entity_id(hass, "button", vendor, key)},
         blocking=True,
     )
-    getattr(charger, command).assert_awaited_once_with(PART[vendor])
+    getattr(charger, command).assert_awaited_once_with(1)
     assert charger.get_state.await_count == polls + 1
 
 
@@ -312,7 +313,7 @@ async def test_mennekes_operating_mode(
         },
         blocking=True,
     )
-    charger.set_operating_mode.assert_awaited_once_with("time")
+    charger.set_operating_mode.assert_awaited_once_with(1, "time")
     assert state_of(hass, "select", M, "operating_mode") == "time"
 
 
@@ -332,7 +333,7 @@ async def test_mennekes_auto_start(
         {ATTR_ENTITY_ID: entity_id(hass, "switch", M, "auto_start")},
         blocking=True,
     )
-    charger.set_auto_start.assert_awaited_once_with(False)
+    charger.set_auto_start.assert_awaited_once_with(1, False)
     assert state_of(hass, "switch", M, "auto_start") == STATE_OFF
 
 

@@ -35,7 +35,7 @@ async def test_setup_retries_without_mqtt(
     """Without a usable MQTT integration, set-up is retried later."""
     mock_config_entry.add_to_hass(hass)
     with patch(
-        "custom_components.evse_bridge.coordinator.mqtt.async_wait_for_mqtt_client",
+        "custom_components.evse_bridge.backends.ctek.coordinator.mqtt.async_wait_for_mqtt_client",
         return_value=False,
     ):
         await hass.config_entries.async_setup(mock_config_entry.entry_id)

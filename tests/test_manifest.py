@@ -11,7 +11,16 @@ from homeassistant.const import __version__ as ha_version
 import pytest
 import yaml
 
-from custom_components.evse_bridge import binary_sensor, sensor
+from custom_components.evse_bridge import (
+    binary_sensor,
+    button,
+    number,
+    select,
+    sensor,
+    switch,
+)
+from custom_components.evse_bridge.api.chargers import MENNEKES_MODES
+from custom_components.evse_bridge.backends import KINDS, ChargerBackend
 from custom_components.evse_bridge.const import DOMAIN
 
 ROOT = Path(__file__).parent.parent
@@ -87,15 +96,23 @@ def test_translations_match_english(language: str) -> None:
 def test_entity_translations_exist() -> None:
     """Every translation key and enum state an entity uses is translated."""
     for platform, descriptions in (
-        ("sensor", [d for group in sensor.SENSORS_BY_VENDOR.values() for d in group]),
         (
-            "binary_sensor",
+            "sensor",
             [
-                d
-                for group in binary_sensor.BINARY_SENSORS_BY_VENDOR.values()
-                for d in group
+                *sensor.SENSORS,
+                *(
+                    d
+                    for kind in KINDS.values()
+                    if isinstance(kind, ChargerBackend)
+                    for d in kind.sensors
+                ),
             ],
         ),
+        ("binary_sensor", binary_sensor.CONNECTOR_BINARY_SENSORS),
+        ("number", (number.CURRENT_LIMIT,)),
+        ("select", (select.OPERATING_MODE,)),
+        ("switch", switch.SWITCHES),
+        ("button", button.BUTTONS),
     ):
         for description in descriptions:
             if description.translation_key is None:
@@ -106,15 +123,18 @@ def test_entity_translations_exist() -> None:
             assert translation["name"]
             for option in getattr(description, "options", None) or []:
                 assert translation["state"][option], option
+    # The operating modes come from the charger's capabilities.
+    for mode in MENNEKES_MODES:
+        assert EN["entity"]["select"]["operating_mode"]["state"][mode]
 
 
 def test_flow_texts_exist() -> None:
     """Every abort reason, error and exception the code uses is translated."""
-    code = "\n".join(path.read_text() for path in INTEGRATION.glob("*.py"))
+    code = "\n".join(path.read_text() for path in INTEGRATION.rglob("*.py"))
     for reason in re.findall(r'reason="(\w+)"', code):
         assert reason in EN["config"]["abort"], reason
     for error in re.findall(r'errors\[[^\]]+\] = "(\w+)"', code):
-        assert error in EN["config"]["error"], error
+        assert error in EN["config"]["error"] or error in EN["options"]["error"], error
     for key in re.findall(
         r'translation_domain=DOMAIN,\s*translation_key="(\w+)"', code
     ):

@@ -13,8 +13,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeEntity, async_add_part_entities
 
@@ -27,6 +27,7 @@ class EvseBridgeBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[ConnectorState], bool | None]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+    capable_fn: Callable[[Capabilities], bool] = lambda _: True
 
 
 CONNECTOR_BINARY_SENSORS: tuple[EvseBridgeBinarySensorEntityDescription, ...] = (
@@ -50,14 +51,6 @@ CONNECTOR_BINARY_SENSORS: tuple[EvseBridgeBinarySensorEntityDescription, ...] = 
     ),
 )
 
-BINARY_SENSORS_BY_VENDOR: dict[
-    Vendor, tuple[EvseBridgeBinarySensorEntityDescription, ...]
-] = {
-    Vendor.CTEK: CONNECTOR_BINARY_SENSORS,
-    Vendor.CIRCONTROL: CONNECTOR_BINARY_SENSORS,
-    Vendor.MENNEKES: CONNECTOR_BINARY_SENSORS,
-}
-
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -66,7 +59,7 @@ async def async_setup_entry(
 ) -> None:
     """Add binary sensors for each connector as it appears."""
     async_add_part_entities(
-        entry, async_add_entities, BINARY_SENSORS_BY_VENDOR, EvseBridgeBinarySensor
+        entry, async_add_entities, CONNECTOR_BINARY_SENSORS, EvseBridgeBinarySensor
     )
 
 

@@ -8,11 +8,11 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api.chargers import PolledCharger
+from .api.control import Capabilities
 from .api.model import Part
-from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
+from .hub import ChargerHandle, CommandResult
 
 PARALLEL_UPDATES = 1
 
@@ -21,27 +21,25 @@ PARALLEL_UPDATES = 1
 class EvseBridgeButtonEntityDescription(ButtonEntityDescription):
     """Describes a button of one connector."""
 
-    press_fn: Callable[[PolledCharger, str], Awaitable[None]]
+    press_fn: Callable[[ChargerHandle, int], Awaitable[CommandResult]]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+    capable_fn: Callable[[Capabilities], bool] = lambda capabilities: (
+        capabilities.start_stop
+    )
 
 
-SESSION_BUTTONS: tuple[EvseBridgeButtonEntityDescription, ...] = (
+BUTTONS: tuple[EvseBridgeButtonEntityDescription, ...] = (
     EvseBridgeButtonEntityDescription(
         key="start_charging",
         translation_key="start_charging",
-        press_fn=lambda charger, part_id: charger.start_charging(part_id),
+        press_fn=lambda handle, number: handle.async_start_charging(number),
     ),
     EvseBridgeButtonEntityDescription(
         key="stop_charging",
         translation_key="stop_charging",
-        press_fn=lambda charger, part_id: charger.stop_charging(part_id),
+        press_fn=lambda handle, number: handle.async_stop_charging(number),
     ),
 )
-
-BUTTONS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeButtonEntityDescription, ...]] = {
-    Vendor.CIRCONTROL: SESSION_BUTTONS,
-    Vendor.MENNEKES: SESSION_BUTTONS,
-}
 
 
 async def async_setup_entry(
@@ -49,10 +47,8 @@ async def async_setup_entry(
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the session buttons of each connector."""
-    async_add_part_entities(
-        entry, async_add_entities, BUTTONS_BY_VENDOR, EvseBridgeButton
-    )
+    """Add the session buttons of each connector that can start and stop."""
+    async_add_part_entities(entry, async_add_entities, BUTTONS, EvseBridgeButton)
 
 
 class EvseBridgeButton(EvseBridgeControlEntity, ButtonEntity):
@@ -63,6 +59,4 @@ class EvseBridgeButton(EvseBridgeControlEntity, ButtonEntity):
     @override
     async def async_press(self) -> None:
         """Send the command."""
-        await self._async_command(
-            lambda charger: self.entity_description.press_fn(charger, self._part_id)
-        )
+        await self._async_command(self.entity_description.press_fn)

@@ -8,7 +8,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAM
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
-from .coordinator import CtekCoordinator, EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
@@ -29,21 +29,19 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EvseBridgeConfigEntry
 ) -> dict[str, Any]:
     """Return the entry, the charger's data and how fresh each part is."""
-    coordinator = entry.runtime_data.coordinator
-    connection: dict[str, Any] = {
-        "last_update_success": coordinator.last_update_success
-    }
-    if isinstance(coordinator, CtekCoordinator):
-        connection["mqtt_connected"] = coordinator.mqtt_connected
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    control = runtime.handle.control
     return {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
-        "charger": async_redact_data(asdict(entry.runtime_data.info), TO_REDACT),
-        "connection": connection,
+        "charger": async_redact_data(asdict(runtime.handle.info), TO_REDACT),
+        "connection": coordinator.connection_diagnostics(),
         "parts": {
             part_id: {
                 **async_redact_data(asdict(part), TO_REDACT),
                 "available": coordinator.is_part_available(part_id),
                 "seconds_since_seen": coordinator.seconds_since_seen(part_id),
+                "capabilities": asdict(control.capabilities(part)),
             }
             for part_id, part in coordinator.data.parts.items()
         },

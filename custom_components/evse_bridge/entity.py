@@ -1,23 +1,26 @@
-"""Base entity and dynamic entity creation for EVSE Bridge."""
+"""Base entities and their creation, for every charger part."""
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Protocol, cast, override
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol, override
 
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api.chargers import PolledCharger
+from .api.control import Capabilities
+from .api.errors import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerError,
+    CommandNotSupportedError,
+)
 from .api.model import Part
-from .const import CONF_VENDOR, DOMAIN, Vendor
-from .coordinator import CtekCoordinator, EvseBridgeConfigEntry, PolledCoordinator
-from .helpers import async_run_command
-
-# Part ids of connectors, by vendor: CTEK "evse1", Circontrol "plug1",
-# Mennekes "connector1"; the model shown for such a part's device.
-_CONNECTOR_KINDS = {"evse": "EVSE", "plug": "Plug", "connector": "Connector"}
+from .const import DOMAIN
+from .coordinator import ChargerCoordinator, EvseBridgeConfigEntry
+from .hub import ChargerHandle, CommandResult
 
 
 class PartEntityDescription(Protocol):
@@ -31,9 +34,13 @@ class PartEntityDescription(Protocol):
     def exists_fn(self) -> Callable[[Part], bool]:
         """Return whether the part has the data for this entity."""
 
+    @property
+    def capable_fn(self) -> Callable[[Capabilities], bool]:
+        """Return whether the part's capabilities call for this entity."""
 
-class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
-    """An entity of one part (meter or EVSE) of a charger."""
+
+class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
+    """An entity of one part (meter or connector) of a charger."""
 
     _attr_has_entity_name = True
 
@@ -49,8 +56,9 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
         super().__init__(coordinator, context=part_id)
         self.entity_description = description
         self._part_id = part_id
-        serial_number = coordinator.serial_number
-        self._attr_unique_id = f"{serial_number}_{part_id}_{description.key}"
+        self._attr_unique_id = (
+            f"{coordinator.serial_number}_{part_id}_{description.key}"
+        )
         self._attr_device_info = part_device_info(entry, part_id)
         self._last_shown: tuple[bool, object] | None = None
 
@@ -62,7 +70,7 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
     @property
     @override
     def available(self) -> bool:
-        """Return whether the part keeps publishing and MQTT is connected."""
+        """Return whether the part's data is current."""
         return self.coordinator.is_part_available(self._part_id)
 
     def _shown(self) -> object:
@@ -74,10 +82,9 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
     def _handle_coordinator_update(self) -> None:
         """Write the state when what the entity shows has changed.
 
-        A Chargestorm publishes every part's data in separate messages, and
-        most messages change one or two values: writing only the entities
-        whose state or availability changed keeps each message cheap, as
-        Home Assistant's own MQTT entities do.
+        Most updates change one or two values of one part: writing only the
+        entities whose state or availability changed keeps each update cheap,
+        as Home Assistant's own MQTT entities do.
         """
         # The coordinator calls only the entities of the part that changed.
         shown = (self.available, self._shown())
@@ -87,38 +94,87 @@ class EvseBridgeEntity(CoordinatorEntity[CtekCoordinator | PolledCoordinator]):
 
 
 class EvseBridgeControlEntity(EvseBridgeEntity):
-    """An entity that sends commands to a polled (HTTP) charger."""
+    """An entity that commands a connector through the hub."""
+
+    def __init__(
+        self,
+        *,
+        entry: EvseBridgeConfigEntry,
+        part_id: str,
+        description: EntityDescription,
+    ) -> None:
+        """Keep the charger's handle."""
+        super().__init__(entry=entry, part_id=part_id, description=description)
+        self._handle = entry.runtime_data.handle
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return whether the part is current and the charger can be commanded."""
+        return super().available and self.coordinator.control_available
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Return what this entity's connector can be told to do now."""
+        return self._handle.control.capabilities(self.part)
 
     async def _async_command(
-        self, command: Callable[[PolledCharger], Awaitable[None]]
+        self, command: Callable[[ChargerHandle, int], Awaitable[CommandResult]]
     ) -> None:
-        """Send a command; errors become translated messages; then refresh."""
-        # Control platforms are only set up for polled chargers.
-        coordinator = cast("PolledCoordinator", self.coordinator)
-        await async_run_command(coordinator, command(coordinator.charger))
+        """Send a command; failures become translated errors."""
+        try:
+            await command(self._handle, self.part.number)
+        except ValueError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_value",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except CommandNotSupportedError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_supported",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except ChargerAuthenticationError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except ChargerCommandError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_not_applied",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except ChargerError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
 
 
 def part_device_info(entry: EvseBridgeConfigEntry, part_id: str) -> DeviceInfo:
     """Return the device of one part, linked to the charger's device."""
-    coordinator = entry.runtime_data.coordinator
-    kind = part_id.rstrip("0123456789")
-    if kind in _CONNECTOR_KINDS:
-        translation_key, model = kind, _CONNECTOR_KINDS[kind]
+    runtime = entry.runtime_data
+    part = runtime.coordinator.data.parts[part_id]
+    if part.connector is not None or part.number:
+        translation_key = runtime.backend.connector_device
+        model = runtime.backend.connector_model
     else:
-        translation_key = "main_meter" if part_id == "mainMeter" else "meter"
-        model = "Energy meter"
+        translation_key, model = "main_meter", "Energy meter"
     return DeviceInfo(
-        identifiers={(DOMAIN, f"{coordinator.serial_number}_{part_id}")},
-        manufacturer=entry.runtime_data.info.manufacturer,
+        identifiers={(DOMAIN, f"{runtime.coordinator.serial_number}_{part_id}")},
+        manufacturer=runtime.handle.info.manufacturer,
         model=model,
-        serial_number=coordinator.data.parts[part_id].serial_number,
+        serial_number=part.serial_number,
         translation_key=translation_key,
         translation_placeholders={
             "charger": entry.title,
-            "number": part_id.removeprefix(kind),
+            "number": str(part.number),
             "part": part_id,
         },
-        via_device_id=entry.runtime_data.charger_device_id,
+        via_device_id=runtime.charger_device_id,
     )
 
 
@@ -134,19 +190,24 @@ class PartEntityFactory[DescriptionT](Protocol):
 def async_add_part_entities[DescriptionT: PartEntityDescription](
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    descriptions_by_vendor: Mapping[Vendor, Iterable[DescriptionT]],
+    descriptions: Iterable[DescriptionT],
     entity_factory: PartEntityFactory[DescriptionT],
 ) -> None:
     """Add each part's entities once the part has the data for them.
 
-    Parts appear when they first publish (dynamic devices), and a value a
-    part has never sent gets no entity until it does.
+    Parts appear when they first report (dynamic devices); a value a part has
+    never sent, or a control its connector has no capability for, gets no
+    entity until it has.
     """
     coordinator = entry.runtime_data.coordinator
-    descriptions = tuple(
-        descriptions_by_vendor.get(Vendor(entry.data[CONF_VENDOR]), ())
-    )
+    control = entry.runtime_data.handle.control
+    descriptions = tuple(descriptions)
     pending: dict[str, list[DescriptionT]] = {}
+
+    def ready(description: DescriptionT, part: Part) -> bool:
+        return description.exists_fn(part) and description.capable_fn(
+            control.capabilities(part)
+        )
 
     @callback
     def add_new_entities() -> None:
@@ -160,10 +221,7 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
             if not waiting:
                 continue
             part = coordinator.data.parts[part_id]
-            ready = [
-                description for description in waiting if description.exists_fn(part)
-            ]
-            for description in ready:
+            for description in [d for d in waiting if ready(d, part)]:
                 waiting.remove(description)
                 new_entities.append(
                     entity_factory(

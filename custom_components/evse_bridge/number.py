@@ -1,6 +1,6 @@
 """Number entities: the charge current limit."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import override
 
@@ -15,18 +15,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api.chargers import PolledCharger
+from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .const import DOMAIN, Vendor
+from .const import DOMAIN
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
 PARALLEL_UPDATES = 1
-
-# IEC 61851: a vehicle may not be offered less than 6 A.
-MIN_CURRENT_A = 6
-# When the charger does not say: the 32 A most wallboxes are built for.
-DEFAULT_MAX_CURRENT_A = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +29,8 @@ class EvseBridgeNumberEntityDescription(NumberEntityDescription):
     """Describes a number of one connector."""
 
     value_fn: Callable[[ConnectorState], float | None]
-    set_fn: Callable[[PolledCharger, str, int], Awaitable[None]]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+    capable_fn: Callable[[Capabilities], bool]
 
 
 CURRENT_LIMIT = EvseBridgeNumberEntityDescription(
@@ -46,13 +41,8 @@ CURRENT_LIMIT = EvseBridgeNumberEntityDescription(
     native_step=1,
     mode=NumberMode.SLIDER,
     value_fn=lambda connector: connector.current_limit_a,
-    set_fn=lambda charger, part_id, amps: charger.set_current_limit(part_id, amps),
+    capable_fn=lambda capabilities: capabilities.current_limit is not None,
 )
-
-NUMBERS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeNumberEntityDescription, ...]] = {
-    Vendor.CIRCONTROL: (CURRENT_LIMIT,),
-    Vendor.MENNEKES: (CURRENT_LIMIT,),
-}
 
 
 async def async_setup_entry(
@@ -60,9 +50,9 @@ async def async_setup_entry(
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the current limit of each connector."""
+    """Add the current limit of each connector that has one."""
     async_add_part_entities(
-        entry, async_add_entities, NUMBERS_BY_VENDOR, EvseBridgeNumber
+        entry, async_add_entities, (CURRENT_LIMIT,), EvseBridgeNumber
     )
 
 
@@ -78,28 +68,27 @@ class EvseBridgeNumber(EvseBridgeControlEntity, NumberEntity):
     entity_description: EvseBridgeNumberEntityDescription
 
     @property
-    def _connector(self) -> ConnectorState:
-        # exists_fn created the entity only for a part with a connector.
-        connector = self.part.connector
-        return connector if connector is not None else ConnectorState()
-
-    @property
     @override
     def native_min_value(self) -> float:
-        """Return the charger's minimum, at least 6 A."""
-        return max(self._connector.min_current_a or MIN_CURRENT_A, MIN_CURRENT_A)
+        """Return the least limit the connector takes (not 0)."""
+        current_limit = self.capabilities.current_limit
+        return 0.0 if current_limit is None else float(current_limit.min_a)
 
     @property
     @override
     def native_max_value(self) -> float:
         """Return the charger's maximum."""
-        return self._connector.max_current_a or DEFAULT_MAX_CURRENT_A
+        current_limit = self.capabilities.current_limit
+        return 0.0 if current_limit is None else float(current_limit.max_a)
 
     @property
     @override
     def native_value(self) -> float | None:
         """Return the limit the charger reports."""
-        return self.entity_description.value_fn(self._connector)
+        connector = self.part.connector
+        return (
+            None if connector is None else self.entity_description.value_fn(connector)
+        )
 
     @override
     def _shown(self) -> object:
@@ -116,7 +105,5 @@ class EvseBridgeNumber(EvseBridgeControlEntity, NumberEntity):
                 translation_placeholders={"value": str(value)},
             )
         await self._async_command(
-            lambda charger: self.entity_description.set_fn(
-                charger, self._part_id, int(value)
-            )
+            lambda handle, number: handle.async_set_current_limit(number, int(value))
         )

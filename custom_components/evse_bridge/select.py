@@ -1,6 +1,6 @@
-"""Select entities: the Mennekes operating mode."""
+"""Select entities: a charger's own operating modes."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import override
 
@@ -9,12 +9,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api.chargers import MENNEKES_MODES, PolledCharger
+from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
-from .switch import mennekes
 
 PARALLEL_UPDATES = 1
 
@@ -24,22 +22,17 @@ class EvseBridgeSelectEntityDescription(SelectEntityDescription):
     """Describes a select of one connector."""
 
     value_fn: Callable[[ConnectorState], str | None]
-    set_fn: Callable[[PolledCharger, str], Awaitable[None]]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+    capable_fn: Callable[[Capabilities], bool]
 
 
-SELECTS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeSelectEntityDescription, ...]] = {
-    Vendor.MENNEKES: (
-        EvseBridgeSelectEntityDescription(
-            key="operating_mode",
-            translation_key="operating_mode",
-            entity_category=EntityCategory.CONFIG,
-            options=list(MENNEKES_MODES),
-            value_fn=lambda connector: connector.operating_mode,
-            set_fn=lambda charger, mode: mennekes(charger).set_operating_mode(mode),
-        ),
-    ),
-}
+OPERATING_MODE = EvseBridgeSelectEntityDescription(
+    key="operating_mode",
+    translation_key="operating_mode",
+    entity_category=EntityCategory.CONFIG,
+    value_fn=lambda connector: connector.operating_mode,
+    capable_fn=lambda capabilities: bool(capabilities.operating_modes),
+)
 
 
 async def async_setup_entry(
@@ -47,9 +40,9 @@ async def async_setup_entry(
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the selects of each connector."""
+    """Add the operating mode of each connector that has modes."""
     async_add_part_entities(
-        entry, async_add_entities, SELECTS_BY_VENDOR, EvseBridgeSelect
+        entry, async_add_entities, (OPERATING_MODE,), EvseBridgeSelect
     )
 
 
@@ -57,6 +50,12 @@ class EvseBridgeSelect(EvseBridgeControlEntity, SelectEntity):
     """A choice the charger offers; it shows what the charger reports."""
 
     entity_description: EvseBridgeSelectEntityDescription
+
+    @property
+    @override
+    def options(self) -> list[str]:
+        """Return the modes the connector has."""
+        return list(self.capabilities.operating_modes)
 
     @override
     def _shown(self) -> object:
@@ -75,5 +74,5 @@ class EvseBridgeSelect(EvseBridgeControlEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Choose an option; confirmed by reading the charger back."""
         await self._async_command(
-            lambda charger: self.entity_description.set_fn(charger, option)
+            lambda handle, number: handle.async_set_operating_mode(number, option)
         )

@@ -23,10 +23,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .api.circontrol import CircontrolPlugState
-from .api.ctek import CtekState
+from .api.control import Capabilities
 from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
-from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeEntity, async_add_part_entities
 
@@ -39,11 +37,13 @@ class EvseBridgeSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[Part], StateType]
     exists_fn: Callable[[Part], bool] = lambda _: True
+    capable_fn: Callable[[Capabilities], bool] = lambda _: True
 
 
-def _connector_value(
+def connector_value(
     value: Callable[[ConnectorState], StateType],
 ) -> Callable[[Part], StateType]:
+    """Return a value function of a connector's state."""
     return lambda part: None if part.connector is None else value(part.connector)
 
 
@@ -139,9 +139,9 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
     ),
 )
 
-_offered_current = _connector_value(lambda connector: connector.offered_current_a)
-_session_energy = _connector_value(lambda connector: connector.session_energy_wh)
-_session_duration = _connector_value(lambda connector: connector.session_duration_s)
+_offered_current = connector_value(lambda connector: connector.offered_current_a)
+_session_energy = connector_value(lambda connector: connector.session_energy_wh)
+_session_duration = connector_value(lambda connector: connector.session_duration_s)
 
 CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
     EvseBridgeSensorEntityDescription(
@@ -149,7 +149,7 @@ CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         translation_key="status",
         device_class=SensorDeviceClass.ENUM,
         options=[status.value for status in ConnectorStatus],
-        value_fn=_connector_value(lambda connector: connector.status),
+        value_fn=connector_value(lambda connector: connector.status),
         exists_fn=lambda part: part.connector is not None,
     ),
     EvseBridgeSensorEntityDescription(
@@ -190,50 +190,7 @@ SESSION_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
 )
 
 
-def _vendor_status(key: str, options: list[str]) -> EvseBridgeSensorEntityDescription:
-    """Describe the vendor's own status codes as a translated enum."""
-    return EvseBridgeSensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.ENUM,
-        options=options,
-        value_fn=_connector_value(lambda connector: connector.vendor_status),
-        exists_fn=lambda part: part.connector is not None,
-    )
-
-
-SENSORS_BY_VENDOR: dict[Vendor, tuple[EvseBridgeSensorEntityDescription, ...]] = {
-    Vendor.CTEK: (
-        *METER_SENSORS,
-        *CONNECTOR_SENSORS,
-        _vendor_status("ctek_status", [state.value for state in CtekState]),
-    ),
-    Vendor.CIRCONTROL: (
-        *METER_SENSORS,
-        *CONNECTOR_SENSORS,
-        *SESSION_SENSORS,
-        _vendor_status(
-            "circontrol_status", [state.name.lower() for state in CircontrolPlugState]
-        ),
-    ),
-    Vendor.MENNEKES: (
-        *METER_SENSORS,
-        *CONNECTOR_SENSORS,
-        *SESSION_SENSORS,
-        _vendor_status(
-            "mennekes_status",
-            [
-                "idle",
-                "standby_authorize",
-                "standby_connect",
-                "charging",
-                "paused",
-                "terminated",
-                "error",
-            ],
-        ),
-    ),
-}
+SENSORS = (*METER_SENSORS, *CONNECTOR_SENSORS, *SESSION_SENSORS)
 
 
 async def async_setup_entry(
@@ -243,7 +200,10 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors for each part as it appears."""
     async_add_part_entities(
-        entry, async_add_entities, SENSORS_BY_VENDOR, EvseBridgeSensor
+        entry,
+        async_add_entities,
+        (*SENSORS, *entry.runtime_data.backend.sensors),
+        EvseBridgeSensor,
     )
 
 

@@ -1,4 +1,4 @@
-"""Switches: charging enabled, and the Mennekes auto start."""
+"""Switches: charging enabled, and starting on plug-in."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -9,11 +9,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api.chargers import MennekesCharger, PolledCharger
+from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .const import Vendor
 from .coordinator import EvseBridgeConfigEntry
 from .entity import EvseBridgeControlEntity, async_add_part_entities
+from .hub import ChargerHandle, CommandResult
 
 PARALLEL_UPDATES = 1
 
@@ -23,38 +23,28 @@ class EvseBridgeSwitchEntityDescription(SwitchEntityDescription):
     """Describes a switch of one connector."""
 
     is_on_fn: Callable[[ConnectorState], bool | None]
-    set_fn: Callable[[PolledCharger, str, bool], Awaitable[None]]
+    set_fn: Callable[[ChargerHandle, int, bool], Awaitable[CommandResult]]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
+    capable_fn: Callable[[Capabilities], bool]
 
 
-def mennekes(charger: PolledCharger) -> MennekesCharger:
-    """Return the Mennekes charger behind a Mennekes-only control."""
-    if not isinstance(charger, MennekesCharger):  # pragma: no cover - by construction
-        msg = "This control exists for Mennekes chargers only"
-        raise TypeError(msg)
-    return charger
-
-
-CHARGING_ENABLED = EvseBridgeSwitchEntityDescription(
-    key="charging_enabled",
-    translation_key="charging_enabled",
-    is_on_fn=lambda connector: connector.charging_enabled,
-    set_fn=lambda charger, part_id, on: charger.set_charging_enabled(part_id, on),
-)
-
-SWITCHES_BY_VENDOR: dict[Vendor, tuple[EvseBridgeSwitchEntityDescription, ...]] = {
-    Vendor.CIRCONTROL: (CHARGING_ENABLED,),
-    Vendor.MENNEKES: (
-        CHARGING_ENABLED,
-        EvseBridgeSwitchEntityDescription(
-            key="auto_start",
-            translation_key="auto_start",
-            entity_category=EntityCategory.CONFIG,
-            is_on_fn=lambda connector: connector.auto_start,
-            set_fn=lambda charger, _, on: mennekes(charger).set_auto_start(on),
-        ),
+SWITCHES: tuple[EvseBridgeSwitchEntityDescription, ...] = (
+    EvseBridgeSwitchEntityDescription(
+        key="charging_enabled",
+        translation_key="charging_enabled",
+        is_on_fn=lambda connector: connector.charging_enabled,
+        set_fn=lambda handle, number, on: handle.async_set_charging_enabled(number, on),
+        capable_fn=lambda capabilities: capabilities.pause_resume,
     ),
-}
+    EvseBridgeSwitchEntityDescription(
+        key="auto_start",
+        translation_key="auto_start",
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda connector: connector.auto_start,
+        set_fn=lambda handle, number, on: handle.async_set_auto_start(number, on),
+        capable_fn=lambda capabilities: capabilities.auto_start,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -62,10 +52,8 @@ async def async_setup_entry(
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switches of each connector."""
-    async_add_part_entities(
-        entry, async_add_entities, SWITCHES_BY_VENDOR, EvseBridgeSwitch
-    )
+    """Add the switches each connector's capabilities call for."""
+    async_add_part_entities(entry, async_add_entities, SWITCHES, EvseBridgeSwitch)
 
 
 class EvseBridgeSwitch(EvseBridgeControlEntity, SwitchEntity):
@@ -89,14 +77,13 @@ class EvseBridgeSwitch(EvseBridgeControlEntity, SwitchEntity):
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn the setting on; confirmed by reading the charger back."""
-        await self._async_set(on=True)
+        await self._async_command(
+            lambda handle, number: self.entity_description.set_fn(handle, number, True)  # noqa: FBT003
+        )
 
     @override
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the setting off; confirmed by reading the charger back."""
-        await self._async_set(on=False)
-
-    async def _async_set(self, *, on: bool) -> None:
         await self._async_command(
-            lambda charger: self.entity_description.set_fn(charger, self._part_id, on)
+            lambda handle, number: self.entity_description.set_fn(handle, number, False)  # noqa: FBT003
         )

@@ -6,14 +6,18 @@ import aiohttp
 import pytest
 
 from custom_components.evse_bridge.api.chargers import (
-    ChargerAuthenticationError,
-    ChargerCommandError,
-    ChargerConnectionError,
-    ChargerError,
     CircontrolCharger,
     MennekesCharger,
 )
 from custom_components.evse_bridge.api.circontrol import CircontrolClient
+from custom_components.evse_bridge.api.control import CurrentRange
+from custom_components.evse_bridge.api.errors import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
+    CommandNotSupportedError,
+)
 from custom_components.evse_bridge.api.mennekes import MennekesClient
 from custom_components.evse_bridge.api.model import ConnectorStatus
 from simulators.circontrol import CircontrolSimulator
@@ -76,18 +80,18 @@ async def test_mennekes_reads_and_controls(
     assert connector.status is ConnectorStatus.CHARGING
     assert connector.operating_mode == "remote"
 
-    await charger.set_current_limit("connector1", 10)
+    await charger.set_current_limit(1, 10)
     assert simulator.remote_current == 10
-    await charger.set_charging_enabled("connector1", False)
+    await charger.set_charging_enabled(1, False)
     assert simulator.chg_state == "Paused"
-    await charger.set_charging_enabled("connector1", True)
+    await charger.set_charging_enabled(1, True)
     assert simulator.chg_state == "Charging"
-    await charger.stop_charging("connector1")
+    await charger.stop_charging(1)
     assert simulator.chg_state == "Terminated"
-    await charger.start_charging("connector1")
+    await charger.start_charging(1)
     assert simulator.chg_state == "Charging"
-    await charger.set_operating_mode("time")
-    await charger.set_auto_start(False)
+    await charger.set_operating_mode(1, "time")
+    await charger.set_auto_start(1, False)
     connector = (await charger.get_state()).parts["connector1"].connector
     assert connector is not None
     assert (connector.operating_mode, connector.auto_start) == ("time", False)
@@ -118,7 +122,7 @@ async def test_mennekes_errors_are_neutral(
     fault: str,
     error: type[Exception],
 ) -> None:
-    """Each vendor error arrives as the matching neutral one."""
+    """Each failure arrives as the matching neutral error."""
     simulator, charger = mennekes
     if fault == "wrong_pin":
         simulator.dev_key = "9999"
@@ -127,22 +131,22 @@ async def test_mennekes_errors_are_neutral(
     else:
         setattr(simulator.faults, fault, True)
     with pytest.raises(error):
-        await charger.set_current_limit("connector1", 8)
+        await charger.set_current_limit(1, 8)
 
 
 async def test_circontrol_reads_and_controls(
     circontrol: tuple[CircontrolSimulator, CircontrolCharger],
 ) -> None:
-    """Commands address plugs by part id."""
+    """Commands address plugs by connector number."""
     simulator, charger = circontrol
     assert (await charger.get_info()).manufacturer == "Circontrol"
-    await charger.start_charging("plug1")
-    await charger.set_current_limit("plug1", 16)
+    await charger.start_charging(1)
+    await charger.set_current_limit(1, 16)
     assert simulator.power_w(simulator.plug(1)) == 230 * 16
-    await charger.set_charging_enabled("plug1", False)
+    await charger.set_charging_enabled(1, False)
     assert simulator.plug(1).out_of_service
-    await charger.set_charging_enabled("plug1", True)
-    await charger.stop_charging("plug1")
+    await charger.set_charging_enabled(1, True)
+    await charger.stop_charging(1)
     connector = (await charger.get_state()).parts["plug1"].connector
     assert connector is not None
     assert connector.charging is False
@@ -155,8 +159,47 @@ async def test_circontrol_errors_are_neutral(
     simulator, charger = circontrol
     simulator.faults.refuse_commands = True
     with pytest.raises(ChargerCommandError):
-        await charger.set_charging_enabled("plug1", False)
+        await charger.set_charging_enabled(1, False)
     simulator.faults.clear()
     simulator.faults.status = 401
     with pytest.raises(ChargerAuthenticationError):
         await charger.get_state()
+
+
+async def test_capabilities_follow_what_the_charger_reports(
+    mennekes: tuple[MennekesSimulator, MennekesCharger],
+    circontrol: tuple[CircontrolSimulator, CircontrolCharger],
+) -> None:
+    """Each make offers what its protocol has; ranges come from the charger."""
+    _, amtron = mennekes
+    part = (await amtron.get_state()).parts["connector1"]
+    capabilities = amtron.capabilities(part)
+    assert part.connector is not None
+    assert part.connector.max_current_a == 16
+    assert capabilities.current_limit == CurrentRange(min_a=6, max_a=16)
+    assert capabilities.operating_modes == ("remote", "home_manager", "time")
+    assert capabilities.auto_start
+    assert capabilities.pause_resume
+    assert capabilities.start_stop
+    _, wallbox = circontrol
+    plug = (await wallbox.get_state()).parts["plug1"]
+    capabilities = wallbox.capabilities(plug)
+    assert capabilities.current_limit is not None
+    assert capabilities.operating_modes == ()
+    assert not capabilities.auto_start
+    with pytest.raises(CommandNotSupportedError):
+        await wallbox.set_operating_mode(1, "remote")
+    with pytest.raises(CommandNotSupportedError):
+        await wallbox.set_phases(1, 1)
+
+
+def test_current_range_checks_limits() -> None:
+    """A range refuses what the charger would not take."""
+    pausing = CurrentRange(min_a=6, max_a=16, zero_pauses=True)
+    for amps in (0, 6, 16):
+        pausing.check(amps)
+    for amps in (3, 17, -1):
+        with pytest.raises(ValueError, match="0 \\(pause\\) or 6-16 A"):
+            pausing.check(amps)
+    with pytest.raises(ValueError, match="must be 6-32 A"):
+        CurrentRange(min_a=6, max_a=32).check(0)

@@ -18,17 +18,19 @@ import pytest
 from yarl import URL
 
 from custom_components.evse_bridge.api.circontrol import (
-    ChargerAuthenticationError,
     CircontrolChargeInfo,
     CircontrolClient,
-    ChargerCommandError,
-    ChargerConnectionError,
-    ChargerError,
     CircontrolForceVariables,
     CircontrolPlugError,
     CircontrolPlugState,
-    ChargerResponseError,
     CircontrolStopReason,
+)
+from custom_components.evse_bridge.api.errors import (
+    ChargerAuthenticationError,
+    ChargerCommandError,
+    ChargerConnectionError,
+    ChargerError,
+    ChargerResponseError,
     ChargerTimeoutError,
 )
 from custom_components.evse_bridge.api.model import ConnectorStatus
@@ -767,11 +769,11 @@ async def test_injected_session_is_not_closed(mocked: aioresponses) -> None:
         assert not session.closed
     own = CircontrolClient(host="evse")
     await own.get_charge_info()
-    own_session = own.session
+    own_session = own._http.session
     assert own_session is not None
     await own.close()
     assert own_session.closed
-    assert own.session is None
+    assert own._http.session is None
 
 
 # Commands
@@ -893,9 +895,7 @@ async def test_start_without_vehicle(
         VALUES,
         body=values_xml({"EVSE.PLUG.CC": "0.000000", "EVSE.PLUG.STATE": "0.000000"}),
     )
-    with pytest.raises(
-        ChargerCommandError, match="no vehicle is connected to plug 1"
-    ):
+    with pytest.raises(ChargerCommandError, match="no vehicle is connected to plug 1"):
         await client.start_charging(1)
     assert not requests_to(mocked, "PUT")
 

@@ -13,8 +13,10 @@ import pytest
 from yarl import URL
 
 from custom_components.evse_bridge.api.circontrol import (
-    ChargerAuthenticationError,
     CircontrolClient,
+)
+from custom_components.evse_bridge.api.errors import (
+    ChargerAuthenticationError,
     ChargerCommandError,
     ChargerConnectionError,
     ChargerError,

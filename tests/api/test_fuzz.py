@@ -24,7 +24,6 @@ from hypothesis import given, strategies as st
 from custom_components.evse_bridge.api.circontrol import (
     CircontrolClient,
     CircontrolPlugInfo,
-    ChargerResponseError,
     parse_charge_info,
     parse_identity,
     parse_plug_info,
@@ -41,8 +40,10 @@ from custom_components.evse_bridge.api.ctek import (
     normalize_base_topic,
     validate_charger_id,
 )
-from custom_components.evse_bridge.api.mennekes import (
+from custom_components.evse_bridge.api.errors import (
     ChargerResponseError,
+)
+from custom_components.evse_bridge.api.mennekes import (
     build_charger_state,
     decode_json_object,
     parse_charge_data,

@@ -16,18 +16,20 @@ from aioresponses import CallbackResult, aioresponses
 import pytest
 from yarl import URL
 
-from custom_components.evse_bridge.api.mennekes import (
-    MAX_BODY_BYTES,
+from custom_components.evse_bridge.api.errors import (
     ChargerAuthenticationError,
-    MennekesChargeData,
-    MennekesChgState,
-    MennekesClient,
     ChargerCommandError,
     ChargerConnectionError,
-    MennekesDevMode,
     ChargerError,
     ChargerResponseError,
     ChargerTimeoutError,
+)
+from custom_components.evse_bridge.api.mennekes import (
+    MAX_BODY_BYTES,
+    MennekesChargeData,
+    MennekesChgState,
+    MennekesClient,
+    MennekesDevMode,
     build_charger_state,
     decode_json_object,
     parse_charge_data,
@@ -366,7 +368,7 @@ async def test_wrong_dev_key_on_read(
     mock.get(CHARGE_DATA_URL, status=403)
     with pytest.raises(ChargerAuthenticationError) as caught:
         await client.get_state()
-    assert caught.value.status == 403
+    assert caught.value.code == 403
 
 
 async def test_wrong_dev_key_on_write(
@@ -376,7 +378,7 @@ async def test_wrong_dev_key_on_write(
     mock.post(CHARGE_DATA_URL, status=401)
     with pytest.raises(ChargerAuthenticationError) as caught:
         await client.pause()
-    assert caught.value.status == 401
+    assert caught.value.code == 401
     assert not calls(mock, "GET", CHARGE_DATA_URL)
 
 
@@ -389,7 +391,7 @@ async def test_error_status(
     with pytest.raises(ChargerResponseError) as caught:
         await client.get_state()
     assert not isinstance(caught.value, ChargerAuthenticationError)
-    assert caught.value.status == status
+    assert caught.value.code == status
     assert str(status) in str(caught.value)
 
 

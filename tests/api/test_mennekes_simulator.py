@@ -11,16 +11,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.evse_bridge.api.mennekes import (
+from custom_components.evse_bridge.api.errors import (
     ChargerAuthenticationError,
-    MennekesChgState,
-    MennekesClient,
     ChargerCommandError,
     ChargerConnectionError,
-    MennekesDevMode,
     ChargerError,
     ChargerResponseError,
     ChargerTimeoutError,
+)
+from custom_components.evse_bridge.api.mennekes import (
+    MennekesChgState,
+    MennekesClient,
+    MennekesDevMode,
 )
 from custom_components.evse_bridge.api.model import (
     ChargerState,
@@ -242,7 +244,7 @@ async def test_wrong_dev_key(sim: MennekesSimulator) -> None:
             await wrong.get_state()
         with pytest.raises(ChargerAuthenticationError) as write:
             await wrong.set_current_limit(10)
-    assert (read.value.status, write.value.status) == (403, 401)
+    assert (read.value.code, write.value.code) == (403, 401)
 
 
 @pytest.mark.parametrize(
@@ -574,6 +576,7 @@ def test_no_home_assistant_and_independent_simulator() -> None:
     simulator = imported_modules(root / "simulators/mennekes.py")
     assert not any(name.startswith("homeassistant") for name in client | simulator)
     assert client <= {
+        ".errors",
         "asyncio",
         "collections.abc",
         "dataclasses",

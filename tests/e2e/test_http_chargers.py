@@ -27,8 +27,15 @@ PIN = "4711"
 @pytest.fixture(autouse=True)
 def fast_failures() -> Any:
     """Give up on a silent charger quickly, so fault tests stay short."""
-    with patch(
-        "custom_components.evse_bridge.helpers.HTTP_TIMEOUT", timedelta(seconds=1)
+    with (
+        patch(
+            "custom_components.evse_bridge.backends.circontrol.HTTP_TIMEOUT",
+            timedelta(seconds=1),
+        ),
+        patch(
+            "custom_components.evse_bridge.backends.mennekes.HTTP_TIMEOUT",
+            timedelta(seconds=1),
+        ),
     ):
         yield
 
