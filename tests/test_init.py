@@ -12,6 +12,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.evse_bridge.const import DOMAIN
+
 from .conftest import CBID, publish, publish_documented_burst
 
 
@@ -91,3 +93,34 @@ async def test_platform_list_is_per_vendor(
 ) -> None:
     """A vendor without platforms still loads (the list drives forwarding)."""
     assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_entry_of_an_earlier_version_is_migrated(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """Entries of version 1.1 kept their kind under "vendor"; 1.2 under "type"."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Chargestorm {CBID}",
+        unique_id=CBID,
+        data={"vendor": "ctek", "base_topic": "CTEK", "charger_id": CBID},
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert entry.data == {"type": "ctek", "base_topic": "CTEK", "charger_id": CBID}
+
+
+async def test_entry_of_a_later_version_is_refused(
+    hass: HomeAssistant, mqtt_mock: object
+) -> None:
+    """A downgrade cannot read what a later version wrote."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=CBID, data={"type": "ctek"}, version=2
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
