@@ -8,7 +8,9 @@ from unittest.mock import patch
 from homeassistant.config_entries import (
     SOURCE_MQTT,
     SOURCE_USER,
+    ConfigEntry,
     ConfigEntryState,
+    ConfigFlow,
     ConfigFlowResult,
 )
 from homeassistant.core import HomeAssistant
@@ -20,6 +22,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
+from custom_components.evse_bridge.backends import KINDS, EntryKind
+from custom_components.evse_bridge.config_flow import EvseBridgeConfigFlow
 from custom_components.evse_bridge.const import (
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
@@ -305,3 +309,33 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     await hass.async_block_till_done()
     assert init_integration.options == {CONF_STALE_AFTER: 300, CONF_MODBUS: False}
     assert init_integration.runtime_data.coordinator.stale_after == 300
+
+
+class _Display(EntryKind):
+    """A kind of entry with no credentials, nothing to reconfigure, no options."""
+
+    key = "display"
+    flow = ConfigFlow
+
+    async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Set nothing up."""
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_kind_without_the_step_aborts(hass: HomeAssistant, source: str) -> None:
+    """A kind that has no such step says so instead of failing."""
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_TYPE: "display"}, minor_version=2)
+    entry.add_to_hass(hass)
+    with patch.dict(KINDS, {"display": _Display()}):
+        assert not EvseBridgeConfigFlow.async_supports_options_flow(entry)
+        if source == "reauth":
+            result = await entry.start_reauth_flow(hass)
+        else:
+            result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == f"{source}_not_supported"
+
+
+async def test_chargers_have_options(mock_config_entry: MockConfigEntry) -> None:
+    """Every charger entry offers its options."""
+    assert EvseBridgeConfigFlow.async_supports_options_flow(mock_config_entry)

@@ -31,8 +31,6 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     1.1 -> 1.2: the kind of entry moved from ``vendor`` to ``type``, since not
     every entry is a charger.
     """
-    if entry.version > 1:
-        return False
     if entry.minor_version < 2:  # noqa: PLR2004
         data = {**entry.data}
         data[CONF_TYPE] = data.pop(CONF_VENDOR)

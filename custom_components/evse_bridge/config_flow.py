@@ -89,7 +89,7 @@ def _kind(entry: ConfigEntry) -> EntryKind:
 
 
 # The flow has the shared steps and every kind's own.
-EvseBridgeConfigFlow = types.new_class(
+EvseBridgeConfigFlow: type[EvseBridgeFlowSteps] = types.new_class(
     "EvseBridgeConfigFlow",
     (EvseBridgeFlowSteps, *(kind.flow for kind in KINDS.values())),
     {"domain": DOMAIN},

@@ -112,16 +112,21 @@ class CtekCoordinator(ChargerCoordinator):
                         self.serial_number,
                         err,
                     )
-                self._modbus_ok = False
+                    self._control_availability_changed(available=False)
             else:
                 if not self._modbus_ok:
                     LOGGER.info(
                         "Charging limits of charger %s can be read again",
                         self.serial_number,
                     )
-                self._modbus_ok = True
+                    self._control_availability_changed(available=True)
         self.updated_part = None
         return self._state()
+
+    def _control_availability_changed(self, *, available: bool) -> None:
+        # Equal data would not reach the listeners; the controls must hear it.
+        self._modbus_ok = available
+        self._update_all()
 
     def _state(self) -> ChargerState:
         if self.control is None:
