@@ -255,6 +255,23 @@ class HomeAssistant:
         msg = f"Home Assistant did not answer within {limit} s"
         raise TimeoutError(msg)
 
+    def wait_until_running(self, limit: float = 300.0) -> None:
+        """Wait until Home Assistant has finished starting (state RUNNING).
+
+        Its HTTP server answers early, while integrations are still being set
+        up; on a fresh machine that includes installing their requirements.
+        Needs the token of ``onboard``.
+        """
+        deadline = time.monotonic() + limit
+        while self.request("GET", "/api/config")["state"] != "RUNNING":
+            if self.process is not None and self.process.poll() is not None:
+                msg = f"Home Assistant exited with {self.process.returncode}"
+                raise RuntimeError(msg)
+            if time.monotonic() > deadline:
+                msg = f"Home Assistant was still starting after {limit} s"
+                raise TimeoutError(msg)
+            time.sleep(0.25)
+
     def stop(self) -> None:
         """Stop Home Assistant as Ctrl-C would, and wait for it."""
         if self.process is None:
