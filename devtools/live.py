@@ -37,6 +37,14 @@ DEFAULT_INTEGRATIONS = (
     "logbook",
     "recorder",
 )
+# Log records kept off the console, by logger: they only say that this
+# environment has no ffmpeg program, which the tts integration looks for at
+# start-up (with a traceback). Debian's ffmpeg pulls in about 100 packages,
+# and nothing EVSE Bridge does needs it.
+QUIET_LOGS = {
+    "haffmpeg.core": r"No such file or directory: 'ffmpeg'",
+    "haffmpeg.tools": r"^Error starting FFmpeg\.$",
+}
 
 
 def free_port() -> int:
@@ -162,6 +170,11 @@ class HomeAssistant:
             f"  default: {self.log_level}",
             *(["  logs:"] if self.logs else []),
             *(f"    {name}: {level}" for name, level in self.logs.items()),
+            "  filters:",
+            *(
+                f"    {name}: [{json.dumps(pattern)}]"
+                for name, pattern in QUIET_LOGS.items()
+            ),
             *(f"{integration}:" for integration in self.integrations),
             self.extra_yaml,
         ]
