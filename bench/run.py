@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import payloads
+from bench import payloads, spy
 from bench.homes import (
     FLOOR,
     enable_all_entities,
@@ -62,7 +62,7 @@ from bench.tools import (
     topic,
     ws_command,
 )
-from devtools.live import INTEGRATION, ROOT, Mosquitto, config_entry, free_port
+from devtools.live import INTEGRATION, Mosquitto, config_entry, free_port
 from simulators.circontrol import MAIN_DEVICE, CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
@@ -92,6 +92,8 @@ parts are silent for minutes while the others are measured, and turning
 unavailable then would write states that belong to no message."""
 HA_PAYLOAD_REPETITIONS = 3
 """Each crafted payload is sent this often to Home Assistant; least kept."""
+SPY_START_S = 1.0
+"""Time py-spy gets to attach before the messages start."""
 SETTLE_S = 0.2
 """How often to look whether Home Assistant has finished with a payload."""
 BUSY_SHARE = 0.05
@@ -441,8 +443,35 @@ class Bench:
                 self.results[f"p1_{config.name}_callback_ms"] = round(
                     1000 * callback / count, 4
                 )
-            if config.name in {"bridge", "floor_writes"}:
-                self.profiles[config.name] = _top(stats, 25, count)
+        for config in configs:
+            if config.name != "floor":
+                self._p1_sample(config)
+
+    def _p1_sample(self, config: Config) -> None:
+        """Sample one configuration with py-spy: where its CPU goes per message."""
+        count = self.args.profile_messages
+        self.log(f"P1: sampling {config.name} with py-spy ({count} messages)")
+        pid = config.home.pid
+        path = config.home.config_dir / f"bench-{config.name}.spy"
+        path.unlink(missing_ok=True)
+        messages = config.messages(count)
+        seconds = count / self.args.rate + DRAIN_S
+        idle = idle_cpu_rate(pid, self.args.idle_seconds)
+        sampler = spy.record(pid, SPY_START_S + seconds, path)
+        try:
+            time.sleep(SPY_START_S)
+            before = CpuSample.take(pid)
+            self.publisher.run(messages, self.args.rate)
+            time.sleep(DRAIN_S)
+            after = CpuSample.take(pid)
+        finally:
+            sampler.wait(timeout=seconds + 60)
+        net = after.cpu_since(before) - idle * (after.wall - before.wall)
+        ms_per_message = 1000 * max(net, 0.0) / count
+        if path.exists():
+            self.profiles[config.name] = spy.Samples.read(path).table(
+                ms_per_message, 30
+            )
 
     def _p1_worst_payloads(self, home_assistant: BenchHomeAssistant) -> None:
         """Time every crafted payload in the parser, then through Home Assistant."""
@@ -471,7 +500,8 @@ class Bench:
             costs = []
             for _ in range(HA_PAYLOAD_REPETITIONS):
                 before = CpuSample.take(pid)
-                self.publisher.run([(payloads.topic_of(payload), payload.text)], 1)
+                self.publisher.publish(payloads.topic_of(payload), payload.text)
+                self.publisher.flush()
                 after = _settled(pid, idle)
                 costs.append(
                     after.cpu_since(before) - idle * (after.wall - before.wall)
@@ -899,36 +929,6 @@ def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
     )
 
 
-def _where(file: str, line: int, function: str) -> str:
-    for marker in ("site-packages/", "/custom_components/", str(ROOT) + "/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-            break
-    return f"{file}:{line}({function})"
-
-
-def _top(stats: pstats.Stats, count: int, messages: int) -> list[str]:
-    """Return the top entries by own and by cumulative time, in µs per message.
-
-    Under cProfile, whose overhead inflates small functions: read them as
-    shares, scaled by the ms per message measured without it.
-    """
-    entries = _entries(stats)
-    header = "  ncalls/msg  own µs/msg  cum µs/msg  function"
-    lines = ["by own time:" + header]
-    for order, index in (("own", 2), ("cumulative", 3)):
-        if order == "cumulative":
-            lines.append("by cumulative time:" + header)
-        for key, (_, calls, own, cumulative) in sorted(
-            entries.items(), key=lambda item: -item[1][index]
-        )[:count]:
-            lines.append(
-                f"  {calls / messages:10.2f} {1e6 * own / messages:11.1f}"
-                f" {1e6 * cumulative / messages:11.1f}  {_where(*key)}"
-            )
-    return lines
-
-
 def _settled(pid: int, idle: float) -> CpuSample:
     """Wait until a process is back to its idle rate; return a sample then."""
     deadline = time.monotonic() + SETTLE_LIMIT_S
@@ -1070,7 +1070,7 @@ def main(argv: list[str] | None = None) -> None:
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     out = sys.stdout
     for name, lines in results["profiles"].items():
-        out.write(f"\ncProfile of the {name} configuration under the P1 stream:\n")
+        out.write(f"\nWhere {name}'s Home Assistant spends CPU (P1 stream, py-spy):\n")
         out.write("\n".join(lines) + "\n")
     out.write(f"\n{table(results)}\n")
     out.write(
