@@ -140,6 +140,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile-messages", type=int, help="messages under cProfile per config"
     )
     parser.add_argument(
+        "--sample-messages", type=int, help="messages sampled by py-spy per config"
+    )
+    parser.add_argument(
         "--output", type=Path, default=Path("bench-results.json"), help="results file"
     )
     args = parser.parse_args(argv)
@@ -155,6 +158,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "poll_seconds": 30,
             "fail_seconds": 45,
             "profile_messages": 500,
+            "sample_messages": 600,
         }
         if args.quick
         else {
@@ -168,6 +172,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "poll_seconds": 60,
             "fail_seconds": 120,
             "profile_messages": 1500,
+            "sample_messages": 3000,
         }
     )
     for name, value in defaults.items():
@@ -449,7 +454,7 @@ class Bench:
 
     def _p1_sample(self, config: Config) -> None:
         """Sample one configuration with py-spy: where its CPU goes per message."""
-        count = self.args.profile_messages
+        count = self.args.sample_messages
         self.log(f"P1: sampling {config.name} with py-spy ({count} messages)")
         pid = config.home.pid
         path = config.home.config_dir / f"bench-{config.name}.spy"
