@@ -47,15 +47,14 @@ from bench.tools import (
     Publisher,
     TimedCounter,
     Websocket,
-    cpu_seconds,
     ctek_entry,
     cycles,
-    idle_cpu_rate,
     idle_rate,
     median,
     merge_entries,
     mqtt_entry,
     percentile,
+    pin_threads,
     rss_mb,
     split_cores,
     spread,
@@ -213,13 +212,10 @@ class Bench:
         self.profiles: dict[str, list[str]] = {}
         self.fleet = Fleet([])
         self.counters: dict[str, TimedCounter] = {}
-        # Home Assistant on a core of its own; the broker, the publisher and
-        # this process (its threads inherit this) on the others.
         self.ha_cores, self.load_cores = split_cores()
-        os.sched_setaffinity(0, self.load_cores)
         self.mqtt_port = free_port()
-        broker = Mosquitto(self.mqtt_port, CACHE / "mosquitto").start()
-        stack.callback(broker.stop)
+        self.broker = Mosquitto(self.mqtt_port, CACHE / "mosquitto").start()
+        stack.callback(self.broker.stop)
         self.publisher = Publisher(self.mqtt_port)
         stack.callback(self.publisher.close)
 
@@ -234,12 +230,26 @@ class Bench:
         """MQTT cost against the baselines, then publish-to-state latency."""
         with ExitStack() as stack:
             configs = self._p1_start(stack)
-            self._p1_measure(configs)
-            self._p1_profile(configs)
+            self._pin_load(self.load_cores)
+            try:
+                self._p1_measure(configs)
+                self._p1_profile(configs)
+            finally:
+                # Only P1 compares CPU time; latency (P2) and the rest are
+                # measured with every process free to use any core.
+                self._pin_load(self.ha_cores | self.load_cores)
+                for config in configs:
+                    pin_threads(config.home.pid, self.ha_cores | self.load_cores)
             if "p2" in self.args.only:
                 self._p2(configs)
             bridge = next(config for config in configs if config.name == "bridge")
             self._p1_worst_payloads(bridge.home)
+
+    def _pin_load(self, cores: set[int]) -> None:
+        """Keep the load generator (this process and the broker) on some cores."""
+        pin_threads(os.getpid(), cores)
+        if self.broker.process is not None:
+            pin_threads(self.broker.process.pid, cores)
 
     def _p1_start(self, stack: ExitStack) -> list[Config]:
         """Start one Home Assistant per P1 configuration, all on the same core."""
@@ -427,11 +437,11 @@ class Bench:
             path.unlink(missing_ok=True)
             messages = config.messages(count)
             config.home.call_service("bench_probe", "start", {})
-            before = cpu_seconds(config.home.pid)
+            before = CpuSample.take(config.home.pid)
             self.publisher.run(messages, self.args.rate)
             time.sleep(DRAIN_S)
             config.home.call_service("bench_probe", "stop", {"path": str(path)})
-            cpu = cpu_seconds(config.home.pid) - before
+            cpu = CpuSample.take(config.home.pid).cpu_since(before)
             stats = pstats.Stats(str(path), stream=io.StringIO())
             writes = _calls(stats, "homeassistant/core.py", "async_set_internal")
             config.writes_per_message = writes / count
@@ -461,7 +471,7 @@ class Bench:
         path.unlink(missing_ok=True)
         messages = config.messages(count)
         seconds = count / self.args.rate + DRAIN_S
-        idle = idle_cpu_rate(pid, self.args.idle_seconds)
+        idle = idle_rate(pid, self.args.idle_seconds)
         sampler = spy.record(pid, SPY_START_S + seconds, path)
         try:
             time.sleep(SPY_START_S)
@@ -499,7 +509,7 @@ class Bench:
         )
         self.log("P1: the same payloads through Home Assistant")
         pid = home_assistant.pid
-        idle = idle_cpu_rate(pid, self.args.idle_seconds)
+        idle = idle_rate(pid, self.args.idle_seconds)
         through: dict[str, float] = {}
         for payload in crafted:
             costs = []
@@ -593,10 +603,10 @@ class Bench:
         """Start a Home Assistant with ``--chargers`` CTEK chargers."""
         chargers = [f"SC{number:02d}" for number in range(1, self.args.chargers + 1)]
         self.log(f"P3: starting Home Assistant with {len(chargers)} chargers")
-        scale = home("p3-scale", components=[INTEGRATION], cores=self.ha_cores)
+        scale = home("p3-scale", components=[INTEGRATION])
         merge_entries(scale, [mqtt_entry(self.mqtt_port), *map(ctek_entry, chargers)])
         # The same Home Assistant without chargers: the memory baseline.
-        base = home("p3-base", cores=self.ha_cores)
+        base = home("p3-base")
         merge_entries(base, [mqtt_entry(self.mqtt_port)])
         with ExitStack() as base_stack:
             start_all(base_stack, [base])
@@ -623,7 +633,8 @@ class Bench:
         prober = threading.Thread(
             target=_probe_api, args=(scale, api_latencies, stop), daemon=True
         )
-        before, start = cpu_seconds(pid), time.monotonic()
+        before = CpuSample.take(pid)
+        start = before.wall
         prober.start()
         messages = 0
         while time.monotonic() - start < args.load_seconds:
@@ -633,7 +644,8 @@ class Bench:
         stop.set()
         prober.join(timeout=35)
         time.sleep(DRAIN_S)
-        window = CpuWindow(idle, cpu_seconds(pid) - before, time.monotonic() - start)
+        after = CpuSample.take(pid)
+        window = CpuWindow(idle, after.cpu_since(before), after.wall - before.wall)
         time.sleep(2)
         lost = fleet.lost(scale.states())
         rss_after = rss_mb(pid)
@@ -673,13 +685,13 @@ class Bench:
         path = scale.config_dir / "bench-scale.prof"
         path.unlink(missing_ok=True)
         scale.call_service("bench_probe", "start", {})
-        before = cpu_seconds(scale.pid)
+        before = CpuSample.take(scale.pid)
         for _ in range(seconds):
             report = fleet.report()
             self.publisher.run(report, len(report))
         time.sleep(DRAIN_S)
         scale.call_service("bench_probe", "stop", {"path": str(path)})
-        cpu = cpu_seconds(scale.pid) - before
+        cpu = CpuSample.take(scale.pid).cpu_since(before)
         stats = pstats.Stats(str(path), stream=io.StringIO())
         callback = _cumulative(stats, "evse_bridge/coordinator.py", "_message_received")
         self.results["p3_integration_cpu_share"] = round(callback / cpu, 3)
@@ -737,7 +749,7 @@ class Bench:
         self.counters = {"circontrol": TimedCounter(), "mennekes": TimedCounter()}
         circontrol.requests = self.counters["circontrol"]
         mennekes.requests = self.counters["mennekes"]
-        polled = home("p45-polled", components=[INTEGRATION], cores=self.ha_cores)
+        polled = home("p45-polled", components=[INTEGRATION])
         merge_entries(
             polled,
             [

@@ -157,14 +157,6 @@ class Publisher:
 
 # --- Process probes ----------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system, all threads) a process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
 
 def rss_mb(pid: int) -> float:
     """Return a process's resident memory in MiB."""
@@ -228,7 +220,7 @@ class CpuSample:
         )
 
 
-def idle_cpu_rate(pid: int, seconds: float) -> float:
+def idle_rate(pid: int, seconds: float) -> float:
     """Return the CPU seconds per second a process uses while nothing happens."""
     before = CpuSample.take(pid)
     time.sleep(seconds)
@@ -255,13 +247,6 @@ def pin_threads(pid: int, cores: set[int]) -> None:
     for task in Path(f"/proc/{pid}/task").iterdir():
         with contextlib.suppress(ProcessLookupError):
             os.sched_setaffinity(int(task.name), cores)
-
-
-def idle_rate(pid: int, seconds: float) -> float:
-    """Return the CPU seconds per second a process uses while nothing happens."""
-    before = cpu_seconds(pid)
-    time.sleep(seconds)
-    return (cpu_seconds(pid) - before) / seconds
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -326,12 +311,13 @@ class BenchHomeAssistant(HomeAssistant):
             try:
                 if self.token is None:
                     self.onboard(USERNAME, PASSWORD)
-                if self.request("GET", "/api/config")["state"] == "RUNNING":
-                    if self.cores is not None:
-                        pin_threads(self.process.pid, self.cores)
-                    return self
+                running = self.request("GET", "/api/config")["state"] == "RUNNING"
             except urllib.error.URLError, OSError, KeyError, TypeError:
-                pass
+                running = False
+            if running:
+                if self.cores is not None:
+                    pin_threads(self.process.pid, self.cores)
+                return self
             time.sleep(0.5)
         msg = f"Home Assistant in {self.config_dir} was not running within {limit} s"
         raise TimeoutError(msg)
