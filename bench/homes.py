@@ -91,6 +91,7 @@ def home(
     *,
     components: Iterable[Path] = (),
     extra_yaml: str = "",
+    cores: set[int] | None = None,
 ) -> BenchHomeAssistant:
     """Return a Home Assistant with a reusable folder under .cache/bench."""
     home_assistant = BenchHomeAssistant(
@@ -100,6 +101,7 @@ def home(
         extra_yaml=extra_yaml + "bench_probe:\n",
         custom_components=[PROBE, *components],
         logs={"homeassistant.bootstrap": "info"},
+        cores=cores,
     )
     home_assistant.write_configuration()
     return home_assistant

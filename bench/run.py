@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import io
 import json
 import math
+import os
 from pathlib import Path
 import pstats
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import payloads, spy
 from bench.homes import (
     FLOOR,
     enable_all_entities,
@@ -38,13 +40,13 @@ from bench.tools import (
     METERS,
     POWER_OFFSET,
     BenchHomeAssistant,
+    CpuSample,
     CpuWindow,
     CtekStream,
     LoopThread,
     Publisher,
     TimedCounter,
     Websocket,
-    cpu_seconds,
     ctek_entry,
     cycles,
     idle_rate,
@@ -52,17 +54,51 @@ from bench.tools import (
     merge_entries,
     mqtt_entry,
     percentile,
+    pin_threads,
     rss_mb,
+    split_cores,
+    spread,
     topic,
     ws_command,
 )
-from devtools.live import INTEGRATION, ROOT, Mosquitto, config_entry, free_port
+from devtools.live import INTEGRATION, Mosquitto, config_entry, free_port
 from simulators.circontrol import MAIN_DEVICE, CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
 BASE = "CTEK"
 DRAIN_S = 1.5
 """How long Home Assistant gets after the last message, within the window."""
+P1_CONFIGS = (
+    ("yaml", "YAML1"),
+    ("floor", "FLOOR1"),
+    ("floor_writes", "FLOORW1"),
+    ("bridge", "BRIDGE1"),
+    ("bridge_all", "ALL1"),
+)
+"""P1's configurations and the charger id (topic level) each listens to."""
+P1_NAMES = tuple(name for name, _ in P1_CONFIGS)
+P1_RATIOS = (
+    ("p1_ratio_yaml", "bridge", "yaml"),
+    ("p1_ratio_floor", "bridge", "floor"),
+    ("p1_ratio_floor_writes", "bridge", "floor_writes"),
+    ("p1_ratio_yaml_all", "bridge_all", "yaml"),
+    ("p1_ratio_floor_all", "bridge_all", "floor"),
+)
+"""Result key, numerator and denominator of each P1 ratio."""
+QUIET_PART_S = 3600
+"""EVSE Bridge's "Unavailable after" in P1, its maximum: a configuration's
+parts are silent for minutes while the others are measured, and turning
+unavailable then would write states that belong to no message."""
+HA_PAYLOAD_REPETITIONS = 3
+"""Each crafted payload is sent this often to Home Assistant; least kept."""
+SPY_START_S = 1.0
+"""Time py-spy gets to attach before the messages start."""
+SETTLE_S = 0.2
+"""How often to look whether Home Assistant has finished with a payload."""
+BUSY_SHARE = 0.05
+"""Above its idle rate by this share of a core, Home Assistant is still busy."""
+SETTLE_LIMIT_S = 60.0
+"""Longest wait for Home Assistant to finish with one payload."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,8 +115,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated benchmarks to run (default: all)",
     )
     parser.add_argument("--messages", type=int, help="P1 messages per measurement")
-    parser.add_argument("--rate", type=float, default=100.0, help="P1/P2 messages/s")
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="messages/s: P2, P1 per configuration"
+    )
     parser.add_argument("--rounds", type=int, help="P1 rounds (median reported)")
+    parser.add_argument(
+        "--warmup-messages", type=int, help="P1 messages per configuration, not counted"
+    )
+    parser.add_argument(
+        "--payload-repetitions",
+        type=int,
+        default=5,
+        help="timings of each crafted payload in the parser (least kept)",
+    )
     parser.add_argument("--idle-seconds", type=float, help="idle baseline per load")
     parser.add_argument("--latency-messages", type=int, help="P2 messages")
     parser.add_argument("--chargers", type=int, default=50, help="P3 chargers")
@@ -92,32 +139,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile-messages", type=int, help="messages under cProfile per config"
     )
     parser.add_argument(
+        "--sample-messages", type=int, help="messages sampled by py-spy per config"
+    )
+    parser.add_argument(
         "--output", type=Path, default=Path("bench-results.json"), help="results file"
     )
     args = parser.parse_args(argv)
     defaults: dict[str, float] = (
         {
-            "messages": 600,
-            "rounds": 1,
-            "idle_seconds": 4,
+            "messages": 500,
+            "rounds": 3,
+            "warmup_messages": 200,
+            "idle_seconds": 3,
             "latency_messages": 400,
             "load_seconds": 20,
             "soak_minutes": 1,
             "poll_seconds": 30,
             "fail_seconds": 45,
             "profile_messages": 500,
+            "sample_messages": 600,
         }
         if args.quick
         else {
-            "messages": 2000,
-            "rounds": 3,
-            "idle_seconds": 8,
+            "messages": 1500,
+            "rounds": 7,
+            "warmup_messages": 500,
+            "idle_seconds": 5,
             "latency_messages": 1500,
             "load_seconds": 60,
             "soak_minutes": 10,
             "poll_seconds": 60,
             "fail_seconds": 120,
             "profile_messages": 1500,
+            "sample_messages": 3000,
         }
     )
     for name, value in defaults.items():
@@ -158,9 +212,10 @@ class Bench:
         self.profiles: dict[str, list[str]] = {}
         self.fleet = Fleet([])
         self.counters: dict[str, TimedCounter] = {}
+        self.ha_cores, self.load_cores = split_cores()
         self.mqtt_port = free_port()
-        broker = Mosquitto(self.mqtt_port, CACHE / "mosquitto").start()
-        stack.callback(broker.stop)
+        self.broker = Mosquitto(self.mqtt_port, CACHE / "mosquitto").start()
+        stack.callback(self.broker.stop)
         self.publisher = Publisher(self.mqtt_port)
         stack.callback(self.publisher.close)
 
@@ -172,58 +227,88 @@ class Bench:
     # --- P1 and P2 -----------------------------------------------------------
 
     def p1_p2(self) -> None:
-        """MQTT cost against both baselines, then publish-to-state latency."""
+        """MQTT cost against the baselines, then publish-to-state latency."""
         with ExitStack() as stack:
             configs = self._p1_start(stack)
-            self._p1_measure(configs)
-            floor = next(config for config in configs if config.name == "floor")
-            self.results["p1_floor_ha_rss_mb"] = round(rss_mb(floor.home.pid), 1)
-            self._p1_profile(configs)
+            self._pin_load(self.load_cores)
+            try:
+                self._p1_measure(configs)
+                self._p1_profile(configs)
+            finally:
+                # Only P1 compares CPU time; latency (P2) and the rest are
+                # measured with every process free to use any core.
+                self._pin_load(self.ha_cores | self.load_cores)
+                for config in configs:
+                    pin_threads(config.home.pid, self.ha_cores | self.load_cores)
             if "p2" in self.args.only:
                 self._p2(configs)
+            bridge = next(config for config in configs if config.name == "bridge")
+            self._p1_worst_payloads(bridge.home)
+
+    def _pin_load(self, cores: set[int]) -> None:
+        """Keep the load generator (this process and the broker) on some cores."""
+        pin_threads(os.getpid(), cores)
+        if self.broker.process is not None:
+            pin_threads(self.broker.process.pid, cores)
 
     def _p1_start(self, stack: ExitStack) -> list[Config]:
-        self.log("P1: starting three Home Assistants (YAML, floor, EVSE Bridge)")
-        yaml_home = home("p1-yaml", extra_yaml=yaml_baseline(BASE, "YAML1"))
-        floor_home = home(
-            "p1-floor",
-            components=[FLOOR],
-            extra_yaml=f"bench_floor:\n  topic: {BASE}/FLOOR1/+/+\n",
+        """Start one Home Assistant per P1 configuration, all on the same core."""
+        self.log("P1: starting five Home Assistants (YAML, two floors, EVSE Bridge)")
+        quiet = {"stale_after": QUIET_PART_S}
+        floor = f"bench_floor:\n  parse: {BASE}/FLOOR1/+/+\n"
+        floor_writes = f"bench_floor:\n  write: {BASE}/FLOORW1/+/+\n"
+        homes = {
+            "yaml": home(
+                "p1-yaml", extra_yaml=yaml_baseline(BASE, "YAML1"), cores=self.ha_cores
+            ),
+            "floor": home(
+                "p1-floor", components=[FLOOR], extra_yaml=floor, cores=self.ha_cores
+            ),
+            "floor_writes": home(
+                "p1-floor-writes",
+                components=[FLOOR],
+                extra_yaml=floor_writes,
+                cores=self.ha_cores,
+            ),
+            "bridge": home("p1-bridge", components=[INTEGRATION], cores=self.ha_cores),
+            "bridge_all": home(
+                "p1-bridge-all", components=[INTEGRATION], cores=self.ha_cores
+            ),
+        }
+        for name in ("yaml", "floor", "floor_writes"):
+            merge_entries(homes[name], [mqtt_entry(self.mqtt_port)])
+        merge_entries(
+            homes["bridge"],
+            [
+                mqtt_entry(self.mqtt_port),
+                ctek_entry("BRIDGE1", quiet),
+                ctek_entry(payloads.CHARGER_ID),
+            ],
         )
-        bridge_home = home("p1-bridge", components=[INTEGRATION])
-        for item in (yaml_home, floor_home):
-            merge_entries(item, [mqtt_entry(self.mqtt_port)])
-        entries = merge_entries(
-            bridge_home,
-            [mqtt_entry(self.mqtt_port), ctek_entry("BRIDGE1"), ctek_entry("ALL1")],
-        )
-        all_entry = next(entry for entry in entries if entry["unique_id"] == "ALL1")
-        registry = [
-            entity
-            for entity in entity_registry(bridge_home)
-            if entity["config_entry_id"] == all_entry["entry_id"]
-        ]
+        all_home = homes["bridge_all"]
+        all_entry = merge_entries(
+            all_home, [mqtt_entry(self.mqtt_port), ctek_entry("ALL1", quiet)]
+        )[1]
+        registry = entity_registry(all_home)
         configs = [
-            Config("yaml", yaml_home, "YAML1"),
-            Config("floor", floor_home, "FLOOR1"),
-            Config("bridge", bridge_home, "BRIDGE1"),
-            Config("bridge_all", bridge_home, "ALL1"),
+            Config(name, homes[name], charger_id) for name, charger_id in P1_CONFIGS
         ]
-        start_all(stack, [yaml_home, floor_home, bridge_home])
+        start_all(stack, homes.values())
         if not registry or any(entity["disabled_by"] for entity in registry):
             self.log("P1: enabling every entity of the ALL1 charger (one restart)")
             self._warm_up(configs)
-            bridge_home.stop()
-            enable_all_entities(bridge_home, all_entry["entry_id"])
-            bridge_home.start()
+            all_home.stop()
+            enable_all_entities(all_home, all_entry["entry_id"])
+            all_home.start()
         self._warm_up(configs)
-        states = bridge_home.states()
         for config in configs:
             if config.name == "yaml":
                 config.entities = yaml_sensor_count()
             elif config.name != "floor":
                 marker = f"_{config.charger_id.lower()}_"
+                states = config.home.states()
                 config.entities = sum(marker in entity_id for entity_id in states)
+        self.results["p1_floor_ha_rss_mb"] = round(rss_mb(homes["floor"].pid), 1)
         return configs
 
     def _warm_up(self, configs: list[Config]) -> None:
@@ -239,43 +324,112 @@ class Bench:
         time.sleep(3)
 
     def _p1_measure(self, configs: list[Config]) -> None:
+        """Measure in rounds, each feeding every configuration at once.
+
+        Each configuration's Home Assistant gets its own stream at the P1
+        rate, all in the same window, interleaved message by message: what
+        else the machine runs then slows them alike, and cancels in the
+        ratios. Each round starts with a full garbage collection in each and
+        measures their idle CPU, which is subtracted; a first window warms
+        caches and code paths up and is not counted.
+        """
         args = self.args
+        self.log(f"P1: warm-up, {args.warmup_messages} messages per configuration")
+        self._p1_window(configs, args.warmup_messages, dict.fromkeys(P1_NAMES, 0.0))
+        idle_rates = []
         for round_number in range(args.rounds):
-            order = configs[round_number:] + configs[:round_number]
-            for config in order:
-                messages = config.messages(args.messages)
-                pid = config.home.pid
-                idle = idle_rate(pid, args.idle_seconds)
-                before, start = cpu_seconds(pid), time.monotonic()
-                self.publisher.run(messages, args.rate)
-                time.sleep(DRAIN_S)
-                window = CpuWindow(
-                    idle, cpu_seconds(pid) - before, time.monotonic() - start
-                )
-                per_message = 1000 * window.net_s / len(messages)
-                config.per_message_ms.append(per_message)
-                self.log(
-                    f"P1 round {round_number + 1}/{args.rounds} {config.name}: "
-                    f"{per_message:.3f} ms/message (idle {1000 * idle:.1f} ms/s)"
-                )
-        by_name = {config.name: config for config in configs}
-        ms = {name: median(config.per_message_ms) for name, config in by_name.items()}
+            for config in configs:
+                config.home.call_service("bench_probe", "collect", {})
+            idle = self._idle_rates(configs)
+            idle_rates.append(idle)
+            per_message = self._p1_window(configs, args.messages, idle)
+            for config in configs:
+                config.per_message_ms.append(per_message[config.name])
+            self.log(
+                f"P1 round {round_number + 1}/{args.rounds}, ms/message: "
+                + ", ".join(f"{name} {ms:.4f}" for name, ms in per_message.items())
+            )
+        self._p1_results(configs, idle_rates)
+
+    def _idle_rates(self, configs: list[Config]) -> dict[str, float]:
+        """Return each Home Assistant's idle CPU per second, all measured at once."""
+        before = {config.name: CpuSample.take(config.home.pid) for config in configs}
+        time.sleep(self.args.idle_seconds)
+        rates = {}
+        for config in configs:
+            after = CpuSample.take(config.home.pid)
+            earlier = before[config.name]
+            rates[config.name] = after.cpu_since(earlier) / (after.wall - earlier.wall)
+        return rates
+
+    def _p1_window(
+        self, configs: list[Config], count: int, idle: dict[str, float]
+    ) -> dict[str, float]:
+        """Feed every configuration ``count`` messages; return CPU ms per message."""
+        streams = [config.messages(count) for config in configs]
+        interleaved = [
+            message for group in zip(*streams, strict=True) for message in group
+        ]
+        before = {config.name: CpuSample.take(config.home.pid) for config in configs}
+        self.publisher.run(interleaved, self.args.rate * len(configs))
+        time.sleep(DRAIN_S)
+        per_message = {}
+        for config in configs:
+            after = CpuSample.take(config.home.pid)
+            earlier = before[config.name]
+            net = after.cpu_since(earlier) - idle[config.name] * (
+                after.wall - earlier.wall
+            )
+            per_message[config.name] = 1000 * max(net, 0.0) / count
+        return per_message
+
+    def _p1_results(
+        self, configs: list[Config], idle_rates: list[dict[str, float]]
+    ) -> None:
+        """Medians and spreads of each configuration and of each ratio.
+
+        A ratio is taken within each round (its configurations ran in the
+        same window) and its median over the rounds reported.
+        """
+        args = self.args
         results = self.results
-        results["p1_messages"] = args.messages
-        results["p1_rate"] = args.rate
-        results["p1_rounds"] = args.rounds
+        results.update(
+            p1_messages=args.messages,
+            p1_rate=args.rate,
+            p1_rounds=args.rounds,
+            p1_warmup_messages=args.warmup_messages,
+            p1_cores={
+                "home_assistant": sorted(self.ha_cores),
+                "load": sorted(self.load_cores),
+            },
+            p1_idle_ms_per_s={
+                name: [round(1000 * rates[name], 2) for rates in idle_rates]
+                for name in P1_NAMES
+            },
+        )
+        by_name = {config.name: config for config in configs}
         for name, config in by_name.items():
-            results[f"p1_{name}_ms"] = round(ms[name], 4)
-            results[f"p1_{name}_ms_rounds"] = [
-                round(value, 4) for value in config.per_message_ms
-            ]
+            rounds = config.per_message_ms
+            results[f"p1_{name}_ms"] = round(median(rounds), 4)
+            results[f"p1_{name}_ms_spread"] = spread(rounds)
+            results[f"p1_{name}_ms_rounds"] = [round(value, 4) for value in rounds]
             results[f"p1_{name}_entities"] = config.entities
-        for name, suffix in (("bridge", ""), ("bridge_all", "_all")):
-            results[f"p1_ratio_yaml{suffix}"] = round(ms[name] / ms["yaml"], 3)
-            results[f"p1_ratio_floor{suffix}"] = round(ms[name] / ms["floor"], 3)
+        for key, numerator, denominator in P1_RATIOS:
+            ratios = [
+                above / below
+                for above, below in zip(
+                    by_name[numerator].per_message_ms,
+                    by_name[denominator].per_message_ms,
+                    strict=True,
+                )
+                if below > 0
+            ]
+            results[key] = round(median(ratios), 3)
+            results[f"{key}_spread"] = spread(ratios)
+            results[f"{key}_rounds"] = [round(ratio, 3) for ratio in ratios]
 
     def _p1_profile(self, configs: list[Config]) -> None:
-        """Profile each configuration's Home Assistant under the P1 stream."""
+        """Profile each configuration under the P1 stream: writes, hot spots."""
         count = self.args.profile_messages
         for config in configs:
             self.log(f"P1: profiling {config.name} ({count} messages)")
@@ -283,13 +437,13 @@ class Bench:
             path.unlink(missing_ok=True)
             messages = config.messages(count)
             config.home.call_service("bench_probe", "start", {})
-            before = cpu_seconds(config.home.pid)
+            before = CpuSample.take(config.home.pid)
             self.publisher.run(messages, self.args.rate)
             time.sleep(DRAIN_S)
             config.home.call_service("bench_probe", "stop", {"path": str(path)})
-            cpu = cpu_seconds(config.home.pid) - before
+            cpu = CpuSample.take(config.home.pid).cpu_since(before)
             stats = pstats.Stats(str(path), stream=io.StringIO())
-            writes = _calls(stats, "helpers/entity.py", "_async_write_ha_state")
+            writes = _calls(stats, "homeassistant/core.py", "async_set_internal")
             config.writes_per_message = writes / count
             self.results[f"p1_{config.name}_state_writes_per_message"] = round(
                 config.writes_per_message, 2
@@ -304,7 +458,78 @@ class Bench:
                 self.results[f"p1_{config.name}_callback_ms"] = round(
                     1000 * callback / count, 4
                 )
-                self.profiles[config.name] = _top(stats, 20)
+        for config in configs:
+            if config.name != "floor":
+                self._p1_sample(config)
+
+    def _p1_sample(self, config: Config) -> None:
+        """Sample one configuration with py-spy: where its CPU goes per message."""
+        count = self.args.sample_messages
+        self.log(f"P1: sampling {config.name} with py-spy ({count} messages)")
+        pid = config.home.pid
+        path = config.home.config_dir / f"bench-{config.name}.spy"
+        path.unlink(missing_ok=True)
+        messages = config.messages(count)
+        seconds = count / self.args.rate + DRAIN_S
+        idle = idle_rate(pid, self.args.idle_seconds)
+        sampler = spy.record(pid, SPY_START_S + seconds, path)
+        try:
+            time.sleep(SPY_START_S)
+            before = CpuSample.take(pid)
+            self.publisher.run(messages, self.args.rate)
+            time.sleep(DRAIN_S)
+            after = CpuSample.take(pid)
+        finally:
+            sampler.wait(timeout=seconds + 60)
+        net = after.cpu_since(before) - idle * (after.wall - before.wall)
+        ms_per_message = 1000 * max(net, 0.0) / count
+        if path.exists():
+            self.profiles[config.name] = spy.Samples.read(path).table(
+                ms_per_message, 30
+            )
+
+    def _p1_worst_payloads(self, home_assistant: BenchHomeAssistant) -> None:
+        """Time every crafted payload in the parser, then through Home Assistant."""
+        args = self.args
+        crafted = payloads.adversarial_payloads()
+        self.log(f"P1: {len(crafted)} crafted payloads at the size cap, parser alone")
+        timings = {
+            payload.name: payloads.time_handling(payload, args.payload_repetitions)
+            for payload in crafted
+        }
+        worst = max(timings, key=lambda name: timings[name].ms)
+        self.results.update(
+            p1_worst_payload_ms=round(timings[worst].ms, 3),
+            p1_worst_payload=worst,
+            p1_worst_payload_bytes=len(crafted[0].text.encode()),
+            p1_payloads={
+                name: {"ms": round(timing.ms, 3), "outcome": timing.outcome}
+                for name, timing in timings.items()
+            },
+        )
+        self.log("P1: the same payloads through Home Assistant")
+        pid = home_assistant.pid
+        idle = idle_rate(pid, self.args.idle_seconds)
+        through: dict[str, float] = {}
+        for payload in crafted:
+            costs = []
+            for _ in range(HA_PAYLOAD_REPETITIONS):
+                before = CpuSample.take(pid)
+                self.publisher.publish(payloads.topic_of(payload), payload.text)
+                self.publisher.flush()
+                after = _settled(pid, idle)
+                costs.append(
+                    after.cpu_since(before) - idle * (after.wall - before.wall)
+                )
+            through[payload.name] = 1000 * max(min(costs), 0.0)
+            self.results["p1_payloads"][payload.name]["ha_ms"] = round(
+                through[payload.name], 2
+            )
+        worst_ha = max(through, key=lambda name: through[name])
+        self.results.update(
+            p1_worst_payload_ha_ms=round(through[worst_ha], 2),
+            p1_worst_payload_ha=worst_ha,
+        )
 
     def _p2(self, configs: list[Config]) -> None:
         args = self.args
@@ -380,6 +605,12 @@ class Bench:
         self.log(f"P3: starting Home Assistant with {len(chargers)} chargers")
         scale = home("p3-scale", components=[INTEGRATION])
         merge_entries(scale, [mqtt_entry(self.mqtt_port), *map(ctek_entry, chargers)])
+        # The same Home Assistant without chargers: the memory baseline.
+        base = home("p3-base")
+        merge_entries(base, [mqtt_entry(self.mqtt_port)])
+        with ExitStack() as base_stack:
+            start_all(base_stack, [base])
+            self.results["p3_base_rss_mb"] = round(rss_mb(base.pid), 1)
         start_all(stack, [scale])
         return scale, chargers
 
@@ -402,7 +633,8 @@ class Bench:
         prober = threading.Thread(
             target=_probe_api, args=(scale, api_latencies, stop), daemon=True
         )
-        before, start = cpu_seconds(pid), time.monotonic()
+        before = CpuSample.take(pid)
+        start = before.wall
         prober.start()
         messages = 0
         while time.monotonic() - start < args.load_seconds:
@@ -412,11 +644,12 @@ class Bench:
         stop.set()
         prober.join(timeout=35)
         time.sleep(DRAIN_S)
-        window = CpuWindow(idle, cpu_seconds(pid) - before, time.monotonic() - start)
+        after = CpuSample.take(pid)
+        window = CpuWindow(idle, after.cpu_since(before), after.wall - before.wall)
         time.sleep(2)
         lost = fleet.lost(scale.states())
         rss_after = rss_mb(pid)
-        floor_rss = self.results.get("p1_floor_ha_rss_mb")
+        base_rss = self.results["p3_base_rss_mb"]
         results = self.results
         results.update(
             p3_chargers=len(chargers),
@@ -430,10 +663,9 @@ class Bench:
             p3_rss_mb=round(rss_after, 1),
             p3_rss_load_growth_mb=round(rss_after - rss_before, 1),
         )
-        if floor_rss is not None:
-            results["p3_rss_per_charger_mb"] = round(
-                (rss_after - floor_rss) / len(chargers), 2
-            )
+        results["p3_rss_per_charger_mb"] = round(
+            (rss_after - base_rss) / len(chargers), 2
+        )
         self._p3_share(scale, fleet)
 
     def _wait_for_entities(self, scale: BenchHomeAssistant, fleet: Fleet) -> None:
@@ -453,13 +685,13 @@ class Bench:
         path = scale.config_dir / "bench-scale.prof"
         path.unlink(missing_ok=True)
         scale.call_service("bench_probe", "start", {})
-        before = cpu_seconds(scale.pid)
+        before = CpuSample.take(scale.pid)
         for _ in range(seconds):
             report = fleet.report()
             self.publisher.run(report, len(report))
         time.sleep(DRAIN_S)
         scale.call_service("bench_probe", "stop", {"path": str(path)})
-        cpu = cpu_seconds(scale.pid) - before
+        cpu = CpuSample.take(scale.pid).cpu_since(before)
         stats = pstats.Stats(str(path), stream=io.StringIO())
         callback = _cumulative(stats, "evse_bridge/coordinator.py", "_message_received")
         self.results["p3_integration_cpu_share"] = round(callback / cpu, 3)
@@ -714,43 +946,38 @@ def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
     )
 
 
-def _where(file: str, line: int, function: str) -> str:
-    for marker in ("site-packages/", "/custom_components/", str(ROOT) + "/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-            break
-    return f"{file}:{line}({function})"
-
-
-def _top(stats: pstats.Stats, count: int) -> list[str]:
-    """Return the top entries by own time and by cumulative time."""
-    entries = _entries(stats)
-    lines = ["by own time:  ncalls  tottime  cumtime  function"]
-    for key, (_, calls, own, cumulative) in sorted(
-        entries.items(), key=lambda item: -item[1][2]
-    )[:count]:
-        lines.append(f"  {calls:8d} {own:8.3f} {cumulative:8.3f}  {_where(*key)}")
-    lines.append("by cumulative time:  ncalls  tottime  cumtime  function")
-    for key, (_, calls, own, cumulative) in sorted(
-        entries.items(), key=lambda item: -item[1][3]
-    )[:count]:
-        lines.append(f"  {calls:8d} {own:8.3f} {cumulative:8.3f}  {_where(*key)}")
-    return lines
+def _settled(pid: int, idle: float) -> CpuSample:
+    """Wait until a process is back to its idle rate; return a sample then."""
+    deadline = time.monotonic() + SETTLE_LIMIT_S
+    time.sleep(SETTLE_S)
+    previous = CpuSample.take(pid)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_S)
+        now = CpuSample.take(pid)
+        busy = now.cpu_since(previous) / (now.wall - previous.wall)
+        if busy <= idle + BUSY_SHARE:
+            return now
+        previous = now
+    return previous
 
 
 # --- Report --------------------------------------------------------------------
 
 ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("P1", "YAML sensors, ms HA CPU/message", "p1_yaml_ms", ""),
-    ("P1", "floor (parse only), ms/message", "p1_floor_ms", ""),
+    ("P1", "floor: parse only, ms/message", "p1_floor_ms", ""),
+    ("P1", "floor: parse, write the same states, ms/message", "p1_floor_writes_ms", ""),
     ("P1", "EVSE Bridge defaults, ms/message", "p1_bridge_ms", ""),
     ("P1", "EVSE Bridge all entities, ms/message", "p1_bridge_all_ms", ""),
-    ("P1", "defaults / YAML", "p1_ratio_yaml", "<= 0.7"),
-    ("P1", "defaults / floor", "p1_ratio_floor", "<= 1.2"),
+    ("P1", "defaults / floor with writes", "p1_ratio_floor_writes", "<= 1.2"),
     ("P1", "all entities / YAML", "p1_ratio_yaml_all", "<= 0.7"),
-    ("P1", "all entities / floor", "p1_ratio_floor_all", "<= 1.2"),
+    ("P1", "defaults / YAML", "p1_ratio_yaml", ""),
+    ("P1", "defaults / parse-only floor", "p1_ratio_floor", ""),
+    ("P1", "all entities / parse-only floor", "p1_ratio_floor_all", ""),
     ("P1", "entities: YAML / defaults / all", "p1_entities", ""),
-    ("P1", "state writes/message: YAML / defaults / all", "p1_writes", ""),
+    ("P1", "state writes/message: YAML / floor / defaults / all", "p1_writes", ""),
+    ("P1", "worst crafted payload (16 KiB), parser, ms", "p1_worst_payload_ms", "<= 5"),
+    ("P1", "... through Home Assistant, ms CPU", "p1_worst_payload_ha_ms", ""),
     ("P2", "publish to state p50, ms", "p2_p50_ms", ""),
     ("P2", "publish to state p99, ms", "p2_p99_ms", "< 50"),
     ("P2", "YAML sensors p50 / p99, ms", "p2_yaml", ""),
@@ -760,7 +987,7 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("P3", "HA CPU during the load, % of a core", "p3_ha_cpu_percent", ""),
     ("P3", "EVSE Bridge callback share of HA CPU", "p3_integration_cpu_share", ""),
     ("P3", "GET /api/ under load p50 / max, ms", "p3_api", ""),
-    ("P3", "HA RSS, MB / per charger vs floor HA", "p3_rss", ""),
+    ("P3", "HA RSS, MB / per charger vs no chargers", "p3_rss", ""),
     ("P3", "RSS growth over the soak, MB", "p3_rss_growth_mb", "~0"),
     ("P4", "Circontrol requests/poll cycle", "p4_circontrol_requests_per_cycle", "2"),
     ("P4", "Mennekes requests/poll cycle", "p4_mennekes_requests_per_cycle", "1"),
@@ -783,6 +1010,7 @@ def _value(results: dict[str, Any], key: str) -> str:
         ),
         "p1_writes": (
             "p1_yaml_state_writes_per_message",
+            "p1_floor_writes_state_writes_per_message",
             "p1_bridge_state_writes_per_message",
             "p1_bridge_all_state_writes_per_message",
         ),
@@ -800,6 +1028,9 @@ def _value(results: dict[str, Any], key: str) -> str:
     }
     if key in combined:
         return " / ".join(get(name) for name in combined[key])
+    if f"{key}_spread" in results:
+        # The rounds' range relative to their median.
+        return f"{get(key)} (range {100 * results[f'{key}_spread']:.1f} %)"
     return get(key)
 
 
@@ -856,7 +1087,7 @@ def main(argv: list[str] | None = None) -> None:
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     out = sys.stdout
     for name, lines in results["profiles"].items():
-        out.write(f"\ncProfile of the {name} configuration under the P1 stream:\n")
+        out.write(f"\nWhere {name}'s Home Assistant spends CPU (P1 stream, py-spy):\n")
         out.write("\n".join(lines) + "\n")
     out.write(f"\n{table(results)}\n")
     out.write(

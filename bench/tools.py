@@ -3,6 +3,7 @@
 import asyncio
 from collections import Counter
 from collections.abc import Coroutine, Iterator, Sequence
+import contextlib
 from dataclasses import dataclass, field
 import json
 import os
@@ -156,14 +157,6 @@ class Publisher:
 
 # --- Process probes ----------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system, all threads) a process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
 
 def rss_mb(pid: int) -> float:
     """Return a process's resident memory in MiB."""
@@ -187,11 +180,73 @@ class CpuWindow:
         return max(self.gross_s - self.idle_per_s * self.wall_s, 0.0)
 
 
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU time of each thread of a process at one moment, from its scheduler.
+
+    Nanoseconds, where ``/proc/PID/stat`` counts 10 ms ticks: a P1 window
+    costs Home Assistant a few hundred ms, so ticks alone would make rounds
+    differ by several percent.
+    """
+
+    wall: float
+    threads: dict[int, int]
+
+    @classmethod
+    def take(cls, pid: int) -> Self:
+        """Read every thread's CPU time now."""
+        threads = {}
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                threads[int(task.name)] = int(
+                    (task / "schedstat").read_text().split()[0]
+                )
+            except FileNotFoundError, ProcessLookupError:
+                continue  # the thread ended while we looked
+        return cls(time.monotonic(), threads)
+
+    def cpu_since(self, earlier: CpuSample) -> float:
+        """Return the CPU seconds the process used since an earlier sample.
+
+        A thread that started in between counts from zero; one that ended
+        in between is lost (Home Assistant's threads live as long as it).
+        """
+        return (
+            sum(
+                now - earlier.threads.get(thread, 0)
+                for thread, now in self.threads.items()
+            )
+            / 1e9
+        )
+
+
 def idle_rate(pid: int, seconds: float) -> float:
     """Return the CPU seconds per second a process uses while nothing happens."""
-    before = cpu_seconds(pid)
+    before = CpuSample.take(pid)
     time.sleep(seconds)
-    return (cpu_seconds(pid) - before) / seconds
+    after = CpuSample.take(pid)
+    return after.cpu_since(before) / (after.wall - before.wall)
+
+
+def split_cores() -> tuple[set[int], set[int]]:
+    """Return the cores for Home Assistant and those for the load generator.
+
+    Home Assistant gets the last core this process may use; the broker, the
+    publisher and this process the others, so that they never take turns on
+    Home Assistant's core. With a single core both share it.
+    """
+    cores = os.sched_getaffinity(0)
+    if len(cores) < 2:  # noqa: PLR2004 - one for each side
+        return cores, cores
+    last = max(cores)
+    return {last}, cores - {last}
+
+
+def pin_threads(pid: int, cores: set[int]) -> None:
+    """Keep every thread of a process on some cores; threads it starts inherit it."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cores)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -208,12 +263,23 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def spread(values: Sequence[float]) -> float:
+    """Return the range of values relative to their median (0.1: 10 %)."""
+    middle = median(values)
+    if not values or not middle:
+        return float("nan")
+    return round((max(values) - min(values)) / middle, 4)
+
+
 # --- Home Assistant ----------------------------------------------------------
 
 
 @dataclass
 class BenchHomeAssistant(HomeAssistant):
     """Home Assistant without the frontend: ready when bootstrap is done."""
+
+    cores: set[int] | None = None
+    """The cores its threads run on once it has started; None: any."""
 
     def start(self, *, limit: float = 240.0, output: int | None = None) -> Self:
         """Start ``hass -c``, create or log in the user, wait until RUNNING."""
@@ -245,10 +311,13 @@ class BenchHomeAssistant(HomeAssistant):
             try:
                 if self.token is None:
                     self.onboard(USERNAME, PASSWORD)
-                if self.request("GET", "/api/config")["state"] == "RUNNING":
-                    return self
+                running = self.request("GET", "/api/config")["state"] == "RUNNING"
             except urllib.error.URLError, OSError, KeyError, TypeError:
-                pass
+                running = False
+            if running:
+                if self.cores is not None:
+                    pin_threads(self.process.pid, self.cores)
+                return self
             time.sleep(0.5)
         msg = f"Home Assistant in {self.config_dir} was not running within {limit} s"
         raise TimeoutError(msg)
@@ -280,13 +349,16 @@ def mqtt_entry(port: int) -> dict[str, Any]:
     return config_entry("mqtt", "Mosquitto", {"broker": "127.0.0.1", "port": port})
 
 
-def ctek_entry(charger_id: str) -> dict[str, Any]:
+def ctek_entry(
+    charger_id: str, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Return an EVSE Bridge entry for a CTEK charger under base topic CTEK."""
     return config_entry(
         "evse_bridge",
         f"Chargestorm {charger_id}",
         {"vendor": "ctek", "base_topic": "CTEK", "charger_id": charger_id},
         unique_id=charger_id,
+        options=options,
     )
 
 

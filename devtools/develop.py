@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         home_assistant.start(output=sys.stdout.fileno())
         stack.callback(home_assistant.stop)
         home_assistant.onboard(USERNAME, PASSWORD)
+        home_assistant.wait_until_running()
         if not args.no_simulators:
             start_circontrol_session(home_assistant)
         print(

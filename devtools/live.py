@@ -37,6 +37,14 @@ DEFAULT_INTEGRATIONS = (
     "logbook",
     "recorder",
 )
+# Log records kept off the console, by logger: they only say that this
+# environment has no ffmpeg program, which the tts integration looks for at
+# start-up (with a traceback). Debian's ffmpeg pulls in about 100 packages,
+# and nothing EVSE Bridge does needs it.
+QUIET_LOGS = {
+    "haffmpeg.core": r"No such file or directory: 'ffmpeg'",
+    "haffmpeg.tools": r"^Error starting FFmpeg\.$",
+}
 
 
 def free_port() -> int:
@@ -162,6 +170,11 @@ class HomeAssistant:
             f"  default: {self.log_level}",
             *(["  logs:"] if self.logs else []),
             *(f"    {name}: {level}" for name, level in self.logs.items()),
+            "  filters:",
+            *(
+                f"    {name}: [{json.dumps(pattern)}]"
+                for name, pattern in QUIET_LOGS.items()
+            ),
             *(f"{integration}:" for integration in self.integrations),
             self.extra_yaml,
         ]
@@ -254,6 +267,23 @@ class HomeAssistant:
                 time.sleep(0.25)
         msg = f"Home Assistant did not answer within {limit} s"
         raise TimeoutError(msg)
+
+    def wait_until_running(self, limit: float = 300.0) -> None:
+        """Wait until Home Assistant has finished starting (state RUNNING).
+
+        Its HTTP server answers early, while integrations are still being set
+        up; on a fresh machine that includes installing their requirements.
+        Needs the token of ``onboard``.
+        """
+        deadline = time.monotonic() + limit
+        while self.request("GET", "/api/config")["state"] != "RUNNING":
+            if self.process is not None and self.process.poll() is not None:
+                msg = f"Home Assistant exited with {self.process.returncode}"
+                raise RuntimeError(msg)
+            if time.monotonic() > deadline:
+                msg = f"Home Assistant was still starting after {limit} s"
+                raise TimeoutError(msg)
+            time.sleep(0.25)
 
     def stop(self) -> None:
         """Stop Home Assistant as Ctrl-C would, and wait for it."""

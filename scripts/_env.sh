@@ -16,8 +16,10 @@ PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${EVSE_BRIDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/evse-bridge}
 ROOT_DIR=$CACHE_DIR/sid-root
 HOST_VENV=$CACHE_DIR/venv
-# Debian packages the tests and scripts need besides Python.
-APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev)
+# Debian packages the tests and scripts need besides Python. libturbojpeg0:
+# Home Assistant's camera integration, which the UI loads, logs a traceback
+# at every start without it.
+APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev libturbojpeg0)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

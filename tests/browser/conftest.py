@@ -44,6 +44,13 @@ CHROMIUM_ARGS = [
 VIEWPORT: ViewportSize = {"width": 1280, "height": 1600}
 TIMEOUT_MS = 20_000
 """Longest wait for one UI state; a healthy run needs a fraction of it."""
+APP_LOAD_TIMEOUT_MS = 180_000
+"""Longest wait for the frontend's first load after logging in.
+
+A fresh browser profile compiles all of the app's JavaScript and Home
+Assistant loads every translation and service description for it: seconds
+on an idle machine, much longer on a busy one.
+"""
 
 FAILED = pytest.StashKey[bool]()
 
@@ -133,6 +140,7 @@ def home_assistant(
         try:
             instance.start(output=output.fileno())
             instance.onboard(USERNAME, PASSWORD)
+            instance.wait_until_running()
             yield instance
         finally:
             instance.stop()
@@ -206,9 +214,20 @@ def save_failure(tab: Page, name: str) -> None:
 
 
 def log_in(tab: Page) -> None:
-    """Log in on Home Assistant's login page."""
+    """Log in on Home Assistant's login page; return once the app is ready.
+
+    Ready is the frontend's own signal: it renders ``home-assistant-main``
+    once it has the states, the configuration and the services, and removes
+    its launch screen ("Loading...") once the first panel has rendered.
+    """
     tab.goto("/")
     tab.get_by_role("textbox", name="Username").fill(USERNAME)
     tab.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
     tab.get_by_role("button", name="Log in").click()
+    expect(
+        tab.locator("home-assistant-main"), "the frontend did not load its data"
+    ).to_be_attached(timeout=APP_LOAD_TIMEOUT_MS)
+    expect(
+        tab.locator("#ha-launch-screen"), "the frontend did not render its first page"
+    ).to_have_count(0, timeout=APP_LOAD_TIMEOUT_MS)
     expect(tab.get_by_role("link", name="Settings")).to_be_visible()

@@ -2,10 +2,12 @@
 
 ``bench_probe.start`` enables cProfile (CPU time of the process) on the
 event loop's thread; ``bench_probe.stop`` disables it and writes the stats
-to ``path`` (pstats format).
+to ``path`` (pstats format). ``bench_probe.collect`` runs a full garbage
+collection, so that a measurement starts with none pending.
 """
 
 import cProfile
+import gc
 import time
 
 from homeassistant.core import HomeAssistant, ServiceCall, callback
@@ -15,7 +17,7 @@ DOMAIN = "bench_probe"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the start and stop services."""
+    """Register the start, stop and collect services."""
     profiles: list[cProfile.Profile] = []
 
     @callback
@@ -32,6 +34,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
                 profile.dump_stats, str(call.data["path"])
             )
 
+    @callback
+    def collect(call: ServiceCall) -> None:
+        gc.collect()
+
     hass.services.async_register(DOMAIN, "start", start)
     hass.services.async_register(DOMAIN, "stop", stop)
+    hass.services.async_register(DOMAIN, "collect", collect)
     return True
