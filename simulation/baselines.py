@@ -239,24 +239,42 @@ class Oracle:
                 amps, phases = self._allowed(charger, house)
                 if not amps:
                     continue
-                power = amps * phases * voltage
+                # Two offers per minute: the current the solar surplus covers
+                # (at the export price), and the rest up to the fuse (import).
                 surplus = max(0.0, scenario.pv_w[minute] - sum(scenario.house_w[minute]))
-                from_pv = min(power, surplus)
-                cost = (from_pv * export[minute] + (power - from_pv) * price[minute]) / power
-                options.append((cost, minute, amps, phases))
+                solar_amps = min(math.floor(surplus / (phases * voltage)), amps)
+                if solar_amps >= PILOT_MIN_A:
+                    options.append((export[minute], minute, solar_amps, phases))
+                    options.append((price[minute], minute, amps, phases))
+                else:
+                    power = amps * phases * voltage
+                    from_pv = min(power, surplus)
+                    cost = (from_pv * export[minute] + (power - from_pv) * price[minute]) / power
+                    options.append((cost, minute, amps, phases))
             options.sort()
             need = charger.car.need_kwh
             chosen: list[tuple[int, int]] = [(0, 0)] * minutes
+            # Each start loses the car's resume delay and half its ramp.
+            lost_s = charger.car.resume_delay_s + charger.car.max_current_a / charger.car.ramp_up_a_per_s / 2
             spare = ORACLE_SPARE_MIN
             for _, minute, amps, phases in options:
                 if need <= 0:
                     if spare == 0:
                         break
                     spare -= 1
+                added = amps - chosen[minute][0]
+                if added <= 0:
+                    continue
+                power_kw = amps * phases * voltage / 1000
+                need -= added * phases * voltage / 60_000
+                if not chosen[minute][0]:
+                    before = minute > 0 and chosen[minute - 1][0] > 0
+                    after = minute + 1 < minutes and chosen[minute + 1][0] > 0
+                    # A new block is a new start; a minute joining two blocks saves one.
+                    need += power_kw * lost_s / 3600 * ((not before and not after) - (before and after))
                 chosen[minute] = (amps, phases)
-                need -= amps * phases * voltage / 60_000
                 for phase in (0, 1, 2) if phases == 3 else (charger.grid_phase,):  # noqa: PLR2004
-                    used[minute][phase] += amps
+                    used[minute][phase] += added
             self._schedule[charger.id] = chosen
 
     def _allowed(self, charger: Charger, house: list[float]) -> tuple[int, int]:

@@ -128,13 +128,23 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
     silent_until = -1
     period, offset = scenario.meter_period_s, scenario.meter_offset_s
     latency = scenario.meter_latency_s
+    house_by_minute = [
+        (
+            watts[0] / voltage - pv / 3 / voltage,
+            watts[1] / voltage - pv / 3 / voltage,
+            watts[2] / voltage - pv / 3 / voltage,
+        )
+        for watts, pv in zip(scenario.house_w, scenario.pv_w, strict=True)
+    ]
+    silent_seconds = {t for start, end in scenario.dropouts for t in range(start, end)}
+    ev_now: dict[str, Phases] = {}
+    session: dict[str, float] = {}
+    plugged_now: dict[str, bool] = {}
     for t in range(scenario.seconds):
         minute = t // 60
-        house_w = scenario.house_w[minute]
         pv = scenario.pv_w[minute]
-        pv_a = pv / 3 / voltage
-        house = (house_w[0] / voltage - pv_a, house_w[1] / voltage - pv_a, house_w[2] / voltage - pv_a)
-        meter_silent = in_windows(t, scenario.dropouts)
+        house = house_by_minute[minute]
+        meter_silent = t in silent_seconds
         grid = list(house)
         for car in cars.values():
             charger = car.charger
@@ -187,7 +197,10 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
             for phase in used:
                 ev[phase] = car.current_a
                 grid[phase] += car.current_a
-            trace.ev_a[charger.id].append((ev[0], ev[1], ev[2]))
+            ev_now[charger.id] = (ev[0], ev[1], ev[2])
+            session[charger.id] = car.energy_kwh
+            plugged_now[charger.id] = plugged
+            trace.ev_a[charger.id].append(ev_now[charger.id])
             trace.plugged[charger.id].append(plugged)
         grid_now: Phases = (grid[0], grid[1], grid[2])
         if t >= offset and (t - offset) % period == 0 and not meter_silent:
@@ -206,9 +219,9 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
                 t=t,
                 meter_at=meter_at,
                 meter_grid_a=meter_grid,
-                ev_current_a={charger_id: trace.ev_a[charger_id][-1] for charger_id in cars},
-                session_kwh={charger_id: car.energy_kwh for charger_id, car in cars.items()},
-                plugged={charger_id: trace.plugged[charger_id][-1] for charger_id in cars},
+                ev_current_a=ev_now,
+                session_kwh=session,
+                plugged=plugged_now,
                 pv_power_w=pv,
             )
             for charger_id, command in controller.step(observation).items():

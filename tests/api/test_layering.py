@@ -1,4 +1,4 @@
-"""The protocol layer and the simulators stay free of Home Assistant."""
+"""The protocol layer, the smart-charging engine and the simulators stay free of Home Assistant."""
 
 import ast
 from pathlib import Path
@@ -9,6 +9,8 @@ ROOT = Path(__file__).parent.parent.parent
 FREE_OF_HOME_ASSISTANT = sorted(
     [
         *(ROOT / "custom_components" / "evse_bridge" / "api").rglob("*.py"),
+        *(ROOT / "custom_components" / "evse_bridge" / "smart").rglob("*.py"),
+        *(ROOT / "simulation").rglob("*.py"),
         *(ROOT / "simulators").rglob("*.py"),
     ]
 )
@@ -16,7 +18,7 @@ FREE_OF_HOME_ASSISTANT = sorted(
 
 @pytest.mark.parametrize("path", FREE_OF_HOME_ASSISTANT, ids=lambda path: path.name)
 def test_no_home_assistant_imports(path: Path) -> None:
-    """A module of the protocol layer imports nothing from Home Assistant."""
+    """A module of an HA-free package imports nothing from Home Assistant."""
     imported: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):

@@ -88,6 +88,9 @@ class ChargerState:
     plan: Plan | None = None
     plan_at: float = -math.inf
     plan_key: tuple[object, ...] = ()
+    dearest_grid_price: float | None = None
+    solar_run: bool = False
+    """Whether the current run was started by the solar surplus."""
     deviated_since: float | None = None
     solar: solar.SolarState = field(default_factory=solar.SolarState)
     hold: HoldPolicy = field(default_factory=HoldPolicy)
@@ -101,15 +104,16 @@ class _Want:
     phases: int
     reason: Reason
     solar_driven: bool = False
+    settled: bool = True
     plan: Plan | None = None
 
 
 def _sanitize(values: Phases) -> Phases:
-    """Measured car currents: unusable values count as 0 (the house then looks
-    bigger, which errs on the safe side)."""
-    if not valid_phases(values):
-        return (0.0, 0.0, 0.0)
-    return (max(values[0], 0.0), max(values[1], 0.0), max(values[2], 0.0))
+    """Measured car currents, finite: negative readings count as 0."""
+    first, second, third = values
+    if first >= 0 and second >= 0 and third >= 0:
+        return values
+    return (max(first, 0.0), max(second, 0.0), max(third, 0.0))
 
 
 class Engine:
@@ -137,13 +141,20 @@ class Engine:
         """Decide every charger's set-point for ``site_input``."""
         now = site_input.now
         inputs = {item.id: item for item in site_input.chargers}
-        unknown = set(inputs) - set(self._states)
-        if unknown:
-            self._warn_once("unknown", "Ignoring chargers the engine does not know: %s", sorted(unknown))
+        if any(charger_id not in self._states for charger_id in inputs):
+            self._warn_once(
+                "unknown",
+                "Ignoring chargers the engine does not know: %s",
+                sorted(set(inputs) - set(self._states)),
+            )
         for charger in self.chargers:
             item = inputs.get(charger.id)
-            current = _sanitize(item.ev_current_a) if item else (0.0, 0.0, 0.0)
-            if item and current != item.ev_current_a and valid_phases(item.ev_current_a) is False:
+            if item is None:
+                current: Phases = (0.0, 0.0, 0.0)
+            elif valid_phases(item.ev_current_a):
+                current = _sanitize(item.ev_current_a)
+            else:
+                current = (0.0, 0.0, 0.0)
                 self._warn_once("ev_current", "Unusable car current for %s; counted as 0", charger.id)
             self._states[charger.id].history.add(now, current)
         if self._meter.offer(site_input.meter, now, self._stale_s):
@@ -261,6 +272,7 @@ class Engine:
             target.phases,
             Reason(code=target.code, until=target.until),
             solar_driven=True,
+            settled=target.settled,
         )
 
     def _planned(
@@ -275,14 +287,25 @@ class Engine:
         phases = state.phases or charger.phases
         if slot is not None and slot.grid:
             return _Want(charger.max_current_a, charger.phases, Reason(code=ReasonCode.CHARGING), plan=current_plan)
+        # Solar outside the plan: only a run solar started, or a paused charger
+        # (the follower starts it only on real surplus), not the tail of a
+        # planned grid run.
         if slot is not None or (
             trusted
             and item.settings.mode is Mode.CHEAPEST
-            and self._solar_worth_it(current_plan, site_input)
+            and (state.set_a == 0 or state.solar_run)
+            and self._solar_worth_it(state, site_input)
         ):
             want = self._solar(charger, Mode.SOLAR, site_input, trusted=trusted)
             if want.current_a > 0 or slot is not None:
-                return _Want(want.current_a, want.phases, want.reason, solar_driven=True, plan=current_plan)
+                return _Want(
+                    want.current_a,
+                    want.phases,
+                    want.reason,
+                    solar_driven=True,
+                    settled=want.settled,
+                    plan=current_plan,
+                )
         return _Want(
             0.0,
             phases,
@@ -290,18 +313,12 @@ class Engine:
             plan=current_plan,
         )
 
-    def _solar_worth_it(self, current_plan: Plan, site_input: SiteInput) -> bool:
+    def _solar_worth_it(self, state: ChargerState, site_input: SiteInput) -> bool:
         """Solar now costs its export price; worth it below the plan's dearest grid kWh."""
-        price = planner.price_at(site_input.prices, site_input.now)
-        if price is None:
+        if state.dearest_grid_price is None:
             return False
-        grid_prices = [
-            planned_price.import_price
-            for slot in current_plan.slots
-            if slot.grid
-            and (planned_price := planner.price_at(site_input.prices, (slot.start + slot.end) / 2))
-        ]
-        return bool(grid_prices) and price.export_price <= max(grid_prices)
+        price = planner.price_at(site_input.prices, site_input.now)
+        return price is not None and price.export_price <= state.dearest_grid_price
 
     def _replan_if_needed(
         self, charger: ChargerConfig, item: ChargerInput, site_input: SiteInput
@@ -355,6 +372,12 @@ class Engine:
             need = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
         state.plan = planner.plan(steps, need)
         state.plan_at, state.plan_key, state.deviated_since = now, key, None
+        grid_prices = [
+            price.import_price
+            for slot in state.plan.slots
+            if slot.grid and (price := planner.price_at(site_input.prices, (slot.start + slot.end) / 2))
+        ]
+        state.dearest_grid_price = max(grid_prices, default=None)
         return state.plan
 
     def _house_load_w(self, site_input: SiteInput) -> float:
@@ -448,10 +471,12 @@ class Engine:
                 allowed = max(minimum, min(state.set_a, math.floor(grant.current_a)))
             if allowed < state.set_a:
                 self._lower(state, allowed, now, safety=safety)
-                if want.solar_driven and not safety and allowed > 0:
+                if want.solar_driven and state.solar_run and not safety and allowed > 0:
                     state.solar.decreases.append(now)
         elif allowed > state.set_a:
             reason = self._raise(charger, state, want, allowed, grant.phases, now, reason)
+        if state.set_a and want.current_a > 0:
+            state.solar_run = want.solar_driven
         return self._answer(charger, state, before, reason, want.plan)
 
     def _claim_phases(self, charger: ChargerConfig, want: _Want, now: float) -> int:
@@ -510,9 +535,14 @@ class Engine:
             state.running_since = now
             state.last_increase_at = now
             return reason
-        solar_hold = solar.increase_hold_s(state.solar, now) if want.solar_driven else 0.0
-        spacing = max(INCREASE_SPACING_S, solar_hold)
-        if now - state.last_increase_at < spacing or target <= state.set_a:
+        if want.solar_driven:
+            if not want.settled:
+                return reason
+            if state.solar.decreases:
+                until = state.solar.decreases[-1] + solar.increase_hold_s(state.solar, now)
+                if now < until:
+                    return Reason(code=ReasonCode.INCREASE_HELD, until=until)
+        if now - state.last_increase_at < INCREASE_SPACING_S or target <= state.set_a:
             if target <= state.set_a and steady < allowed:
                 return Reason(code=ReasonCode.INCREASE_HELD, until=now + hold_s)
             return reason

@@ -40,7 +40,11 @@ def stale_after(site: SiteConfig) -> float:
 
 def valid_phases(values: Phases) -> bool:
     """Whether every phase value is a finite number."""
-    return len(values) == 3 and all(math.isfinite(value) for value in values)  # noqa: PLR2004
+    try:
+        first, second, third = values
+        return math.isfinite(first) and math.isfinite(second) and math.isfinite(third)
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass(slots=True)
@@ -144,8 +148,10 @@ class AllowanceWindow:
         if self.since is None:
             self.since = at
         records = self.records
-        while records and records[-1][1] >= allowance_a:
+        while records and records[-1][1] > allowance_a:
             records.pop()
+        if records and records[-1][1] == allowance_a:
+            return  # the same level, held since the older record
         records.append((at, allowance_a))
         while len(records) > 1 and records[1][0] <= at - HOLD_MAX_S:
             records.popleft()

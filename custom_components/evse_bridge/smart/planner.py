@@ -25,6 +25,9 @@ STEP_S: Final = 900.0
 CONTINUOUS_TOLERANCE: Final = 0.01
 # Planning horizon when the owner gives no deadline.
 DEFAULT_HORIZON_S: Final = 24 * 3600.0
+# Share of the forecast solar a plan counts on: clouds are not forecast, and
+# solar beyond the plan is still taken when it comes.
+PV_TRUST: Final = 0.7
 # Energy below this is "nothing left to plan" (rounding of meters).
 EPSILON_KWH: Final = 1e-6
 
@@ -64,11 +67,17 @@ def step_bounds(now: float, deadline: float) -> list[tuple[float, float]]:
 
 
 def price_at(prices: Sequence[PriceSlot], at: float) -> PriceSlot | None:
-    """The price slot covering ``at``."""
-    for slot in prices:
-        if slot.start <= at < slot.end:
-            return slot
-    return None
+    """The price slot covering ``at`` (slots in time order, as price feeds give them)."""
+    low, high = 0, len(prices)
+    while low < high:
+        middle = (low + high) // 2
+        if prices[middle].end <= at:
+            low = middle + 1
+        else:
+            high = middle
+    if low < len(prices) and prices[low].start <= at < prices[low].end:
+        return prices[low]
+    return next((slot for slot in prices if slot.start <= at < slot.end), None)
 
 
 def pv_power_at(forecast: Sequence[PvSlot], start: float, end: float) -> float:
@@ -109,7 +118,8 @@ def build_steps(  # noqa: PLR0913
         export_price = price.export_price if price else worst_export
         cap_kw = max(capacity_kw(start, end), 0.0)
         if windows is None:
-            surplus_kw = max(pv_power_at(pv_forecast, start, end) - house_w, 0.0) / 1000
+            forecast_w = pv_power_at(pv_forecast, start, end) * PV_TRUST
+            surplus_kw = max(forecast_w - house_w, 0.0) / 1000
             pv_kw = min(surplus_kw, cap_kw) if surplus_kw >= min_power_kw else 0.0
             pv_rank, grid_rank = export_price, import_price
         else:
@@ -198,10 +208,12 @@ def plan(steps: Sequence[Step], need_kwh: float) -> Plan:
     available = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
     feasible = available >= need_kwh - EPSILON_KWH
     if not feasible:
+        # Every step, even those the fuse seems to leave nothing in: the
+        # charger then asks for its share now, and sharing gives it its
+        # minimum before others get more than theirs.
         chosen: list[Choice] = [
             (index, True, (step.pv_kw + step.grid_kw) * step.hours)
             for index, step in enumerate(steps)
-            if step.pv_kw + step.grid_kw > 0
         ]
     else:
         chosen = _greedy(steps, need_kwh)

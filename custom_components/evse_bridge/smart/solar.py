@@ -19,7 +19,7 @@ from typing import Final
 from .model import ChargerConfig, Mode, ReasonCode
 
 # Rising surplus is smoothed with this time constant; falling surplus is not.
-RISE_TAU_S: Final = 45.0
+RISE_TAU_S: Final = 20.0
 START_MARGIN_A: Final = 0.5
 START_DELAY_S: Final = 60.0
 # Longer than the clouds of a drifting-cloud afternoon (3 minutes in S4).
@@ -27,9 +27,9 @@ STOP_DELAY_S: Final = 300.0
 PHASE_SWITCH_MIN_S: Final = 600.0
 # Increase hold after a solar decrease: base, doubling per decrease remembered
 # for DECREASE_MEMORY_S, capped.
-INCREASE_HOLD_BASE_S: Final = 60.0
+INCREASE_HOLD_BASE_S: Final = 120.0
 INCREASE_HOLD_MAX_S: Final = 1200.0
-DECREASE_MEMORY_S: Final = 1800.0
+DECREASE_MEMORY_S: Final = 3600.0
 
 
 @dataclass(slots=True)
@@ -53,6 +53,8 @@ class SolarTarget:
     phases: int
     code: ReasonCode
     until: float | None = None
+    settled: bool = True
+    """False while the smoothed surplus is still rising towards the measured one."""
 
 
 def _filter(state: SolarState, now: float, available_w: float) -> float:
@@ -102,6 +104,7 @@ def follow(  # noqa: PLR0913
     """The current the surplus ``available_w`` (car's own draw included) gives."""
     watts = _filter(state, now, available_w)
     phases = _phases(state, charger, now, watts, voltage)
+    settled = available_w - watts < phases * voltage
     amps = min(math.floor(watts / (phases * voltage)), math.floor(charger.max_current_a))
     minimum = math.ceil(charger.min_current_a)
     if mode is Mode.SOLAR_MIN:
@@ -111,7 +114,7 @@ def follow(  # noqa: PLR0913
         state.start_ok_since = None
         if amps >= minimum:
             state.below_since = None
-            return SolarTarget(amps, phases, ReasonCode.SOLAR)
+            return SolarTarget(amps, phases, ReasonCode.SOLAR, settled=settled)
         if state.below_since is None:
             state.below_since = now
         if now - state.below_since >= STOP_DELAY_S:
