@@ -35,16 +35,17 @@ def full_power_kw(charger: Charger, voltage: float) -> float:
 
 
 def deadline_of(charger: Charger) -> int:
-    """The owner's deadline, else departure."""
+    """Return the owner's deadline, else departure."""
     return charger.settings.deadline_s or charger.car.plug_out_s
 
 
 def quarters(scenario: Scenario) -> list[tuple[int, int, float]]:
-    """(start_s, end_s, import price) per quarter hour of the day."""
+    """Return (start_s, end_s, import price) per quarter hour of the day."""
     result: list[tuple[int, int, float]] = []
     for begin, end, buy, _ in scenario.prices:
         result.extend(
-            (start, min(start + QUARTER_S, end), buy) for start in range(begin, end, QUARTER_S)
+            (start, min(start + QUARTER_S, end), buy)
+            for start in range(begin, end, QUARTER_S)
         )
     return result
 
@@ -72,12 +73,14 @@ class StaticLimit:
         self._current: dict[str, int] = {}
         for charger in scenario.chargers:
             minutes = range(charger.car.plug_in_s // 60, charger.car.plug_out_s // 60)
-            peak = max(max(scenario.house_w[minute]) / scenario.voltage_v for minute in minutes)
+            peak = max(
+                max(scenario.house_w[minute]) / scenario.voltage_v for minute in minutes
+            )
             amps = min(math.floor(scenario.fuse_a - peak), MAX_A)
             self._current[charger.id] = amps if amps >= PILOT_MIN_A else 0
 
     def step(self, observation: Observation) -> Mapping[str, Command]:
-        """The same current all day."""
+        """Offer the same current all day."""
         return {
             charger_id: (amps if observation.plugged[charger_id] else 0, None)
             for charger_id, amps in self._current.items()
@@ -93,16 +96,26 @@ class EvccLike:
         self._mode = mode
         self._chargers = scenario.chargers
         self._set = {charger.id: 0 for charger in scenario.chargers}
-        self._enable_since: dict[str, int | None] = {c.id: None for c in scenario.chargers}
-        self._disable_since: dict[str, int | None] = {c.id: None for c in scenario.chargers}
-        self._active_slot: dict[str, int | None] = {c.id: None for c in scenario.chargers}
+        self._enable_since: dict[str, int | None] = {
+            c.id: None for c in scenario.chargers
+        }
+        self._disable_since: dict[str, int | None] = {
+            c.id: None for c in scenario.chargers
+        }
+        self._active_slot: dict[str, int | None] = {
+            c.id: None for c in scenario.chargers
+        }
         self._quarters = quarters(scenario)
         self._voltage = scenario.voltage_v
 
     def step(self, observation: Observation) -> Mapping[str, Command]:
         """Every 30 s, update one loadpoint (round robin)."""
         t = observation.t
-        if t % CYCLE_S or observation.meter_grid_a is None or observation.meter_at is None:
+        if (
+            t % CYCLE_S
+            or observation.meter_grid_a is None
+            or observation.meter_at is None
+        ):
             return {}
         if t - observation.meter_at > 2 * self._scenario.meter_period_s + 5:
             return {}  # the grid meter read fails: the site skips the update
@@ -126,7 +139,11 @@ class EvccLike:
 
     def _pv(self, charger_id: str, t: int, measured: float, site_w: float) -> float:
         charging = self._set[charger_id] > 0
-        effective = min(measured + EFFECTIVE_EXTRA_A, self._set[charger_id]) if charging else 0.0
+        effective = (
+            min(measured + EFFECTIVE_EXTRA_A, self._set[charger_id])
+            if charging
+            else 0.0
+        )
         target = max(0.0, effective - site_w / (3 * self._voltage))
         if charging:
             if target >= PILOT_MIN_A:
@@ -151,7 +168,7 @@ class EvccLike:
         return 0.0
 
     def _planned(self, charger: Charger, observation: Observation) -> bool:
-        """evcc's planner: cheapest quarters for remaining / full power, ties later."""
+        """Evcc's planner: cheapest quarters for remaining / full power, ties later."""
         t = observation.t
         active = self._active_slot[charger.id]
         if active is not None and t < active + QUARTER_S and self._set[charger.id] > 0:
@@ -166,7 +183,9 @@ class EvccLike:
             for start, end, price in self._quarters
             if end > t and start < deadline
         ]
-        slots = [slot for slot in slots if slot[1] - slot[0] >= MIN_SLOT_S or slot[0] > t]
+        slots = [
+            slot for slot in slots if slot[1] - slot[0] >= MIN_SLOT_S or slot[0] > t
+        ]
         slots.sort(key=lambda slot: (slot[2], -slot[0]))
         covered = 0.0
         for start, end, _ in slots:
@@ -198,7 +217,10 @@ class PriceOnly:
             if charger.id not in self._plans:
                 self._plans[charger.id] = self._plan(charger, observation.t)
             quarter = observation.t - observation.t % QUARTER_S
-            commands[charger.id] = (MAX_A if quarter in self._plans[charger.id] else 0, None)
+            commands[charger.id] = (
+                MAX_A if quarter in self._plans[charger.id] else 0,
+                None,
+            )
         return commands
 
     def _plan(self, charger: Charger, t: int) -> set[int]:
@@ -216,7 +238,7 @@ class PriceOnly:
 class Oracle:
     """B6: knows the whole day; the cheapest minutes the fuse allows, per car."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario) -> None:  # noqa: C901, PLR0912 - one greedy pass
         """Plan every car, highest priority first, on what the others leave."""
         self._scenario = scenario
         voltage = scenario.voltage_v
@@ -230,10 +252,14 @@ class Oracle:
         self._schedule: dict[str, list[tuple[int, int]]] = {}
         for charger in sorted(scenario.chargers, key=lambda item: -item.priority):
             options: list[tuple[float, int, int, int]] = []
-            for minute in range(charger.car.plug_in_s // 60, deadline_of(charger) // 60):
+            for minute in range(
+                charger.car.plug_in_s // 60, deadline_of(charger) // 60
+            ):
                 pv_a = scenario.pv_w[minute] / 3 / voltage
                 house = [
-                    scenario.house_w[minute][phase] / voltage - pv_a + used[minute][phase]
+                    scenario.house_w[minute][phase] / voltage
+                    - pv_a
+                    + used[minute][phase]
                     for phase in range(3)
                 ]
                 amps, phases = self._allowed(charger, house)
@@ -241,7 +267,9 @@ class Oracle:
                     continue
                 # Two offers per minute: the current the solar surplus covers
                 # (at the export price), and the rest up to the fuse (import).
-                surplus = max(0.0, scenario.pv_w[minute] - sum(scenario.house_w[minute]))
+                surplus = max(
+                    0.0, scenario.pv_w[minute] - sum(scenario.house_w[minute])
+                )
                 solar_amps = min(math.floor(surplus / (phases * voltage)), amps)
                 if solar_amps >= PILOT_MIN_A:
                     options.append((export[minute], minute, solar_amps, phases))
@@ -249,13 +277,18 @@ class Oracle:
                 else:
                     power = amps * phases * voltage
                     from_pv = min(power, surplus)
-                    cost = (from_pv * export[minute] + (power - from_pv) * price[minute]) / power
+                    cost = (
+                        from_pv * export[minute] + (power - from_pv) * price[minute]
+                    ) / power
                     options.append((cost, minute, amps, phases))
             options.sort()
             need = charger.car.need_kwh
             chosen: list[tuple[int, int]] = [(0, 0)] * minutes
             # Each start loses the car's resume delay and half its ramp.
-            lost_s = charger.car.resume_delay_s + charger.car.max_current_a / charger.car.ramp_up_a_per_s / 2
+            lost_s = (
+                charger.car.resume_delay_s
+                + charger.car.max_current_a / charger.car.ramp_up_a_per_s / 2
+            )
             spare = ORACLE_SPARE_MIN
             for _, minute, amps, phases in options:
                 if need <= 0:
@@ -271,7 +304,12 @@ class Oracle:
                     before = minute > 0 and chosen[minute - 1][0] > 0
                     after = minute + 1 < minutes and chosen[minute + 1][0] > 0
                     # A new block is a new start; a minute joining two blocks saves one.
-                    need += power_kw * lost_s / 3600 * ((not before and not after) - (before and after))
+                    need += (
+                        power_kw
+                        * lost_s
+                        / 3600
+                        * ((not before and not after) - (before and after))
+                    )
                 chosen[minute] = (amps, phases)
                 for phase in (0, 1, 2) if phases == 3 else (charger.grid_phase,):  # noqa: PLR2004
                     used[minute][phase] += added
@@ -289,7 +327,7 @@ class Oracle:
         return 0, 3
 
     def step(self, observation: Observation) -> Mapping[str, Command]:
-        """The planned current, lowered early enough for the next minute."""
+        """Offer the planned current, lowered early enough for the next minute."""
         commands: dict[str, Command] = {}
         for charger in self._scenario.chargers:
             schedule = self._schedule[charger.id]
@@ -298,7 +336,10 @@ class Oracle:
             soon = schedule[min((observation.t + lead) // 60, len(schedule) - 1)]
             amps = min(now[0], soon[0]) if soon[0] else 0
             phases = soon[1] if soon[0] else now[1]
-            commands[charger.id] = (amps, phases if charger.can_switch_phases and amps else None)
+            commands[charger.id] = (
+                amps,
+                phases if charger.can_switch_phases and amps else None,
+            )
         return commands
 
 

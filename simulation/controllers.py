@@ -23,7 +23,7 @@ FORECAST_STEP_MIN = 15
 
 
 def prices_of(scenario: Scenario) -> tuple[PriceSlot, ...]:
-    """The scenario's prices as the engine takes them (absolute times)."""
+    """Return the scenario's prices as the engine takes them (absolute times)."""
     start = scenario.start_epoch
     return tuple(
         PriceSlot(
@@ -34,7 +34,7 @@ def prices_of(scenario: Scenario) -> tuple[PriceSlot, ...]:
 
 
 def forecast_of(scenario: Scenario) -> tuple[PvSlot, ...]:
-    """The scenario's clear-sky forecast in quarter hours."""
+    """Return the scenario's clear-sky forecast in quarter hours."""
     start = scenario.start_epoch
     values = scenario.pv_forecast_w
     return tuple(

@@ -111,20 +111,23 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
 ) -> Trace:
     """Run ``scenario`` with the controller ``make_controller`` builds."""
     voltage = scenario.voltage_v
-    cars = {charger.id: _Car(charger, phases=charger.phases) for charger in scenario.chargers}
+    cars = {
+        charger.id: _Car(charger, phases=charger.phases)
+        for charger in scenario.chargers
+    }
     trace = Trace(scenario)
     for charger_id in cars:
         trace.ev_a[charger_id] = []
         trace.set_a[charger_id] = []
         trace.phases[charger_id] = []
         trace.plugged[charger_id] = []
-    sent: dict[str, Command] = {charger_id: (0, None) for charger_id in cars}
+    sent: dict[str, Command] = dict.fromkeys(cars, (0, None))
     sent_phases = {charger_id: car.phases for charger_id, car in cars.items()}
     samples: deque[tuple[int, int, Phases]] = deque()
     meter_at: int | None = None
     meter_grid: Phases | None = None
     controller: Controller | None = make_controller()
-    restarts = {at: silent for at, silent in scenario.restarts}
+    restarts = dict(scenario.restarts)
     silent_until = -1
     period, offset = scenario.meter_period_s, scenario.meter_offset_s
     latency = scenario.meter_latency_s
@@ -178,12 +181,19 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
                 car.pilot_a = new_pilot
             plugged = charger.car.plug_in_s <= t < charger.car.plug_out_s
             wanted = 0.0
-            if plugged and not car.refused and t >= car.resume_at and car.energy_kwh < charger.car.need_kwh:
+            if (
+                plugged
+                and not car.refused
+                and t >= car.resume_at
+                and car.energy_kwh < charger.car.need_kwh
+            ):
                 wanted = min(car.pilot_a, charger.car.max_current_a)
             if car.current_a < wanted:
                 car.current_a = min(wanted, car.current_a + charger.car.ramp_up_a_per_s)
             else:
-                car.current_a = max(wanted, car.current_a - charger.car.ramp_down_a_per_s)
+                car.current_a = max(
+                    wanted, car.current_a - charger.car.ramp_down_a_per_s
+                )
             used = car.active_phases()
             if car.current_a > 0:
                 kwh = car.current_a * len(used) * voltage / 3.6e6
@@ -226,8 +236,13 @@ def simulate(  # noqa: C901, PLR0912, PLR0915
             )
             for charger_id, command in controller.step(observation).items():
                 amps, phases = command
-                amps = max(0, min(int(amps), math.floor(cars[charger_id].charger.max_current_a)))
-                if amps == sent[charger_id][0] and (phases is None or phases == sent_phases[charger_id]):
+                amps = max(
+                    0,
+                    min(int(amps), math.floor(cars[charger_id].charger.max_current_a)),
+                )
+                if amps == sent[charger_id][0] and (
+                    phases is None or phases == sent_phases[charger_id]
+                ):
                     continue
                 sent[charger_id] = (amps, phases)
                 if phases is not None:

@@ -55,7 +55,7 @@ OVEN_CYCLE: Final = (18 * 60 + 35, 19 * 60 + 10, 2, 2500)
 
 
 def _clock(start_hour: int, minute: int) -> int:
-    """Clock minute of the day for minute ``minute`` of a day starting at ``start_hour``."""
+    """Return the clock minute of minute ``minute`` of a day from ``start_hour``."""
     return (start_hour * 60 + minute) % MINUTES
 
 
@@ -83,14 +83,16 @@ def house_w(start_hour: int) -> list[list[int]]:
 
 
 def clear_sky_w(clock: int) -> float:
-    """The 10 kWp west-biased array's clear-sky power at a clock minute (W)."""
+    """Return the 10 kWp west-biased array's clear-sky power at a clock minute (W)."""
     hour = clock / 60
     if not 5 <= hour <= 21.5:  # noqa: PLR2004
         return 0.0
-    return 10_000 * math.sin(math.pi * (hour - 5) / 16.5) ** 1.3
+    return float(10_000 * math.sin(math.pi * (hour - 5) / 16.5) ** 1.3)
 
 
-def pv_w(start_hour: int, extra_clouds: Callable[[int], float] | None = None) -> tuple[list[int], list[int]]:
+def pv_w(
+    start_hour: int, extra_clouds: Callable[[int], float] | None = None
+) -> tuple[list[int], list[int]]:
     """Actual and forecast (clear-sky) PV per minute (W)."""
     actual: list[int] = []
     forecast: list[int] = []
@@ -108,20 +110,27 @@ def pv_w(start_hour: int, extra_clouds: Callable[[int], float] | None = None) ->
     return actual, forecast
 
 
-def hourly_prices(start_hour: int, spot: Callable[[int], float] | None = None) -> list[list[float]]:
-    """[start_s, end_s, import, export] per clock hour."""
+def hourly_prices(
+    start_hour: int, spot: Callable[[int], float] | None = None
+) -> list[list[float]]:
+    """Return [start_s, end_s, import, export] per clock hour."""
     rows: list[list[float]] = []
     for hour_index in range(MINUTES // 60):
         hour = (start_hour + hour_index) % 24
         price = spot(hour) if spot else SPOT[hour]
         rows.append(
-            [hour_index * 3600, (hour_index + 1) * 3600, round(price + IMPORT_FEE, 4), price]
+            [
+                hour_index * 3600,
+                (hour_index + 1) * 3600,
+                round(price + IMPORT_FEE, 4),
+                price,
+            ]
         )
     return rows
 
 
 def quarter_prices(start_hour: int) -> list[list[float]]:
-    """The 15-minute variant: each hour's spot times 0.95, 1.00, 1.05, 1.00."""
+    """Return 15-minute prices: each hour's spot times 0.95, 1.00, 1.05, 1.00."""
     rows: list[list[float]] = []
     for hour_index in range(MINUTES // 60):
         spot = SPOT[(start_hour + hour_index) % 24]
@@ -149,8 +158,14 @@ def seconds_at(start_hour: int, hour: int, minute: int = 0) -> int:
     return ((hour * 60 + minute - start_hour * 60) % MINUTES) * 60
 
 
-def car(start_hour: int, plug: tuple[int, int], unplug: tuple[int, int], need_kwh: float, **extra: Any) -> dict[str, Any]:
-    """A 3-phase, 16 A car (SMART_CHARGING.md 5.1)."""
+def car(
+    start_hour: int,
+    plug: tuple[int, int],
+    unplug: tuple[int, int],
+    need_kwh: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Describe a 3-phase, 16 A car (SMART_CHARGING.md 5.1)."""
     return {
         "plug_in_s": seconds_at(start_hour, *plug),
         "plug_out_s": seconds_at(start_hour, *unplug),
@@ -164,8 +179,10 @@ def car(start_hour: int, plug: tuple[int, int], unplug: tuple[int, int], need_kw
     } | extra
 
 
-def charger(charger_id: str, car_data: dict[str, Any], settings: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """A 3-phase 16 A charger answering within 2 s."""
+def charger(
+    charger_id: str, car_data: dict[str, Any], settings: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """Describe a 3-phase 16 A charger answering within 2 s."""
     return {
         "id": charger_id,
         "phases": 3,
@@ -180,7 +197,9 @@ def charger(charger_id: str, car_data: dict[str, Any], settings: dict[str, Any],
     } | extra
 
 
-def day(name: str, description: str, *, start_hour: int = 12, **changes: Any) -> dict[str, Any]:
+def day(
+    name: str, description: str, *, start_hour: int = 12, **changes: Any
+) -> dict[str, Any]:
     """S1, with ``changes`` to its top-level fields."""
     pv, forecast = pv_w(start_hour)
     deadline = seconds_at(start_hour, 7)
@@ -194,7 +213,9 @@ def day(name: str, description: str, *, start_hour: int = 12, **changes: Any) ->
             "period_s": 1,
             "offset_s": 7,
             "latency_s": 0,
-            "dropouts": [[seconds_at(start_hour, 2, 40), seconds_at(start_hour, 2, 55)]],
+            "dropouts": [
+                [seconds_at(start_hour, 2, 40), seconds_at(start_hour, 2, 55)]
+            ],
         },
         "restarts": [],
         "chargers": [
@@ -205,12 +226,18 @@ def day(name: str, description: str, *, start_hour: int = 12, **changes: Any) ->
             )
         ],
         "prices": hourly_prices(start_hour),
-        "minutes": {"house_w": house_w(start_hour), "pv_w": pv, "pv_forecast_w": forecast},
+        "minutes": {
+            "house_w": house_w(start_hour),
+            "pv_w": pv,
+            "pv_forecast_w": forecast,
+        },
     }
     return data | changes
 
 
-def _solar_day(name: str, description: str, spot: Callable[[int], float] | None = None) -> dict[str, Any]:
+def _solar_day(
+    name: str, description: str, spot: Callable[[int], float] | None = None
+) -> dict[str, Any]:
     start_hour = 4
 
     def drifting(clock: int) -> float:
@@ -222,13 +249,21 @@ def _solar_day(name: str, description: str, spot: Callable[[int], float] | None 
     data = day(name, description, start_hour=start_hour)
     data["start"] = f"2026-06-11T{start_hour:02d}:00:00{OFFSET}"
     data["meter"]["dropouts"] = []
-    data["minutes"] = {"house_w": house_w(start_hour), "pv_w": pv, "pv_forecast_w": forecast}
+    data["minutes"] = {
+        "house_w": house_w(start_hour),
+        "pv_w": pv,
+        "pv_forecast_w": forecast,
+    }
     data["prices"] = hourly_prices(start_hour, spot)
     data["chargers"] = [
         charger(
             "ev1",
             car(start_hour, (10, 0), (16, 0), 40),
-            {"mode": "cheapest", "target_kwh": 40, "deadline_s": seconds_at(start_hour, 16)},
+            {
+                "mode": "cheapest",
+                "target_kwh": 40,
+                "deadline_s": seconds_at(start_hour, 16),
+            },
         )
     ]
     return data
@@ -236,17 +271,33 @@ def _solar_day(name: str, description: str, spot: Callable[[int], float] | None 
 
 def scenarios() -> dict[str, dict[str, Any]]:
     """Every benchmark day, by file stem."""
-    s1 = day("S1", "Reference day: 20 A fuse, evening loads, 10 kWp PV, 20 kWh by 07:00, meter dropout 02:40-02:55")
+    s1 = day(
+        "S1",
+        "Reference day: 20 A fuse, evening loads, 10 kWp PV, 20 kWh by 07:00,"
+        " meter dropout 02:40-02:55",
+    )
     s2a = day("S2a", "S1 with a 10 s meter (HAN)")
     s2a["meter"] = s1["meter"] | {"period_s": 10}
     s2b = day("S2b", "S1 with a 30 s meter (throttled Home Assistant sensor)")
     s2b["meter"] = s1["meter"] | {"period_s": 30}
-    s3 = day("S3", "S1 with a charger that switches 1p/3p (1p on L2) and a car that charges on one phase")
+    s3 = day(
+        "S3",
+        "S1 with a charger that switches 1p/3p (1p on L2)"
+        " and a car that charges on one phase",
+    )
     s3["chargers"] = [s1["chargers"][0] | {"can_switch_phases": True, "grid_phase": 1}]
-    s4 = _solar_day("S4", "Car plugged 10:00-16:00 needing 40 kWh; clouds every 8 min (3 min at 30 %) 14:00-16:00")
+    s4 = _solar_day(
+        "S4",
+        "Car plugged 10:00-16:00 needing 40 kWh;"
+        " clouds every 8 min (3 min at 30 %) 14:00-16:00",
+    )
     s5a = day("S5a", "S1 with 15-minute prices")
     s5a["prices"] = quarter_prices(12)
-    s5b = day("S5b", "S1 with a fixed-window tariff: 0.90 from 00:30 to 04:30, 1.60 otherwise; window mode")
+    s5b = day(
+        "S5b",
+        "S1 with a fixed-window tariff: 0.90 from 00:30 to 04:30, 1.60 otherwise;"
+        " window mode",
+    )
     s5b["prices"] = window_prices(12)
     s5b["chargers"] = [
         s1["chargers"][0]
@@ -264,7 +315,11 @@ def scenarios() -> dict[str, dict[str, Any]]:
         "S4 with a spot price of -0.20 from 13:00 to 15:00",
         lambda hour: -0.20 if hour in (13, 14) else SPOT[hour],
     )
-    s6 = day("S6", "Two chargers on the fuse: a second car 19:30-06:00 needing 15 kWh; car 1 has priority")
+    s6 = day(
+        "S6",
+        "Two chargers on the fuse: a second car 19:30-06:00 needing 15 kWh;"
+        " car 1 has priority",
+    )
     s6["chargers"] = [
         s1["chargers"][0] | {"priority": 1},
         charger(
@@ -273,11 +328,18 @@ def scenarios() -> dict[str, dict[str, Any]]:
             {"mode": "cheapest", "target_kwh": 15, "deadline_s": seconds_at(12, 6)},
         ),
     ]
-    s7 = day("S7", "S1 with a car that refuses to restart after 3 pauses that were not for safety")
+    s7 = day(
+        "S7",
+        "S1 with a car that refuses to restart after 3 pauses that were not for safety",
+    )
     s7["chargers"] = [
-        s1["chargers"][0] | {"car": s1["chargers"][0]["car"] | {"refuse_after_pauses": 3}}
+        s1["chargers"][0]
+        | {"car": s1["chargers"][0]["car"] | {"refuse_after_pauses": 3}}
     ]
-    s8 = day("S8", "S1 with a Home Assistant restart at 23:30: state lost, 60 s without commands")
+    s8 = day(
+        "S8",
+        "S1 with a Home Assistant restart at 23:30: state lost, 60 s without commands",
+    )
     s8["restarts"] = [{"at_s": seconds_at(12, 23, 30), "silent_s": 60}]
     return {
         "s1": s1, "s2a": s2a, "s2b": s2b, "s3": s3, "s4": s4, "s5a": s5a,
@@ -289,11 +351,15 @@ _NUMBER_LIST = re.compile(r"\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]")
 
 
 def render(data: dict[str, Any]) -> str:
-    """A scenario as JSON text: readable, one row of numbers per line."""
+    """Return a scenario as JSON text: readable, one row of numbers per line."""
     text = json.dumps(data, indent=2, ensure_ascii=False)
     while True:
         collapsed = _NUMBER_LIST.sub(
-            lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
+            lambda match: (
+                "["
+                + ", ".join(part.strip() for part in match.group(1).split(","))
+                + "]"
+            ),
             text,
         )
         if collapsed == text:

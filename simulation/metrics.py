@@ -78,7 +78,8 @@ def _reaction(trace: Trace, events: list[tuple[int, int]]) -> float | None:
             (
                 t
                 for t in range(start, end)
-                if trace.meter[t] and max(abs(value) for value in trace.grid_a[t]) > fuse
+                if trace.meter[t]
+                and max(abs(value) for value in trace.grid_a[t]) > fuse
             ),
             None,
         )
@@ -87,7 +88,9 @@ def _reaction(trace: Trace, events: list[tuple[int, int]]) -> float | None:
         reacted = end - seen
         for t in range(seen, min(end + 1, len(trace.meter))):
             if any(
-                setpoints[t] < setpoints[t - 1] for setpoints in trace.set_a.values() if t > 0
+                setpoints[t] < setpoints[t - 1]
+                for setpoints in trace.set_a.values()
+                if t > 0
             ):
                 reacted = t - seen
                 break
@@ -131,11 +134,16 @@ def energy_and_cost(trace: Trace) -> dict[str, Any]:
         hungry = [
             charger
             for charger in scenario.chargers
-            if trace.plugged[charger.id][t] and delivered[charger.id] < charger.car.need_kwh - MET_SLACK_KWH
+            if trace.plugged[charger.id][t]
+            and delivered[charger.id] < charger.car.need_kwh - MET_SLACK_KWH
         ]
         start_w = min(
-            (charger.min_current_a * voltage * (1 if charger.can_switch_phases else charger.phases)
-             for charger in hungry),
+            (
+                charger.min_current_a
+                * voltage
+                * (1 if charger.can_switch_phases else charger.phases)
+                for charger in hungry
+            ),
             default=None,
         )
         if (
@@ -144,7 +152,9 @@ def energy_and_cost(trace: Trace) -> dict[str, Any]:
             and export_price[t] <= min_import_after[t]
         ):
             cap_w = sum(
-                charger.car.max_current_a * voltage * min(charger.phases, charger.car.phases)
+                charger.car.max_current_a
+                * voltage
+                * min(charger.phases, charger.car.phases)
                 for charger in hungry
             )
             usable_w += min(surplus_w, cap_w)
@@ -157,7 +167,8 @@ def energy_and_cost(trace: Trace) -> dict[str, Any]:
         "cost": round(cost, 3),
         "target_met": all(met.values()),
         "shortfall_kwh": round(
-            sum(max(0.0, c.car.need_kwh - delivered[c.id]) for c in scenario.chargers), 3
+            sum(max(0.0, c.car.need_kwh - delivered[c.id]) for c in scenario.chargers),
+            3,
         ),
         "pv_capture": round(captured_w / usable_w, 3) if usable_w > 0 else None,
     }
@@ -171,7 +182,7 @@ def _suffix_min(values: list[float]) -> list[float]:
     return result
 
 
-def comfort(trace: Trace) -> dict[str, Any]:
+def comfort(trace: Trace) -> dict[str, Any]:  # noqa: C901, PLR0912 - one pass
     """Set-point changes per charging hour, starts and which were not for safety."""
     scenario = trace.scenario
     fuse = scenario.fuse_a
@@ -222,11 +233,15 @@ def comfort(trace: Trace) -> dict[str, Any]:
                     non_safety += 1
                     non_safety_by_hour[hour] += 1
                 session_started = True
-        max_non_safety_per_h = max(max_non_safety_per_h, max(non_safety_by_hour, default=0))
+        max_non_safety_per_h = max(
+            max_non_safety_per_h, max(non_safety_by_hour, default=0)
+        )
     active = [hour for hour in range(hours) if charging_hour[hour]]
     return {
         "changes": sum(changes_all),
-        "median_changes_per_h": statistics.median([changes_calm[h] for h in active]) if active else 0,
+        "median_changes_per_h": statistics.median([changes_calm[h] for h in active])
+        if active
+        else 0,
         "max_changes_per_h": max((changes_all[h] for h in active), default=0),
         "starts": starts,
         "non_safety_starts": non_safety,
@@ -240,7 +255,9 @@ def peak_import(trace: Trace) -> float:
     window = 900
     best = 0.0
     for start in range(0, len(trace.grid_a) - window + 1, window):
-        power = sum(sum(grid) for grid in trace.grid_a[start : start + window]) * voltage
+        power = (
+            sum(sum(grid) for grid in trace.grid_a[start : start + window]) * voltage
+        )
         best = max(best, power / window / 1000)
     return round(best, 2)
 

@@ -1,4 +1,4 @@
-"""What a run leaves behind: metrics JSON, the trace as CSV, a plot as PNG, the table."""
+"""What a run leaves: metrics as JSON, the trace as CSV, a plot as PNG, the table."""
 
 from collections.abc import Mapping
 import json
@@ -8,9 +8,9 @@ from typing import Any
 import matplotlib as mpl
 
 mpl.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402 - the backend must be chosen first
+from matplotlib import pyplot as plt
 
-from .day import Trace  # noqa: E402
+from .day import Trace
 
 # The table's columns: (metric key, heading, format).
 COLUMNS = (
@@ -31,7 +31,7 @@ COLUMNS = (
 
 
 def write_csv(trace: Trace, path: Path) -> None:
-    """The 1-second trace: time, grid per phase, per charger EV per phase and set-point, PV, prices."""
+    """Write the 1-second trace: grid and car currents, set-points, PV, prices."""
     scenario = trace.scenario
     ids = list(trace.ev_a)
     header = ["t_s", "grid_l1_a", "grid_l2_a", "grid_l3_a"]
@@ -50,36 +50,71 @@ def write_csv(trace: Trace, path: Path) -> None:
         for charger_id in ids:
             ev = trace.ev_a[charger_id][t]
             fields += [f"{ev[0]:.2f}", f"{ev[1]:.2f}", f"{ev[2]:.2f}"]
-            fields += [str(trace.set_a[charger_id][t]), str(trace.phases[charger_id][t])]
-        fields += [f"{trace.pv_w[t]:.0f}", f"{buy[t]:g}", f"{sell[t]:g}", "1" if trace.meter[t] else "0"]
+            fields += [
+                str(trace.set_a[charger_id][t]),
+                str(trace.phases[charger_id][t]),
+            ]
+        fields += [
+            f"{trace.pv_w[t]:.0f}",
+            f"{buy[t]:g}",
+            f"{sell[t]:g}",
+            "1" if trace.meter[t] else "0",
+        ]
         lines.append(",".join(fields))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def plot(trace: Trace, title: str, path: Path) -> None:
-    """The day: grid current per phase against the fuse, EV current, PV, price."""
+    """Draw the day: grid current per phase against the fuse, EV current, PV, price."""
     scenario = trace.scenario
     start_hour = scenario.start.hour + scenario.start.minute / 60
     step = 5  # seconds per plotted point: keeps every event, draws fast
     hours = [start_hour + t / 3600 for t in range(0, scenario.seconds, step)]
-    figure, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True, height_ratios=(3, 2, 1, 1))
+    figure, axes = plt.subplots(
+        4, 1, figsize=(12, 9), sharex=True, height_ratios=(3, 2, 1, 1)
+    )
     grid_axis, ev_axis, pv_axis, price_axis = axes
     for phase in range(3):
         values = [
-            max(abs(trace.grid_a[t + k][phase]) for k in range(min(step, scenario.seconds - t)))
+            max(
+                abs(trace.grid_a[t + k][phase])
+                for k in range(min(step, scenario.seconds - t))
+            )
             for t in range(0, scenario.seconds, step)
         ]
         grid_axis.plot(hours, values, linewidth=0.7, label=f"L{phase + 1}")
     grid_axis.axhline(scenario.fuse_a, color="red", linewidth=1, label="fuse")
-    grid_axis.axhline(scenario.fuse_a * 1.13, color="red", linewidth=1, linestyle="--", label="1.13 x fuse")
+    grid_axis.axhline(
+        scenario.fuse_a * 1.13,
+        color="red",
+        linewidth=1,
+        linestyle="--",
+        label="1.13 x fuse",
+    )
     grid_axis.set_ylabel("grid A (abs)")
     grid_axis.legend(loc="upper right", fontsize="small", ncol=5)
     for charger_id, currents in trace.ev_a.items():
-        ev_axis.plot(hours, [max(currents[t]) for t in range(0, scenario.seconds, step)], linewidth=0.8, label=f"{charger_id} drawn")
-        ev_axis.plot(hours, [trace.set_a[charger_id][t] for t in range(0, scenario.seconds, step)], linewidth=0.6, linestyle=":", label=f"{charger_id} set-point")
+        ev_axis.plot(
+            hours,
+            [max(currents[t]) for t in range(0, scenario.seconds, step)],
+            linewidth=0.8,
+            label=f"{charger_id} drawn",
+        )
+        ev_axis.plot(
+            hours,
+            [trace.set_a[charger_id][t] for t in range(0, scenario.seconds, step)],
+            linewidth=0.6,
+            linestyle=":",
+            label=f"{charger_id} set-point",
+        )
     ev_axis.set_ylabel("EV A")
     ev_axis.legend(loc="upper right", fontsize="small", ncol=4)
-    pv_axis.plot(hours, [trace.pv_w[t] / 1000 for t in range(0, scenario.seconds, step)], color="orange", linewidth=0.8)
+    pv_axis.plot(
+        hours,
+        [trace.pv_w[t] / 1000 for t in range(0, scenario.seconds, step)],
+        color="orange",
+        linewidth=0.8,
+    )
     pv_axis.set_ylabel("PV kW")
     price_hours: list[float] = []
     prices: list[float] = []
@@ -98,7 +133,7 @@ def plot(trace: Trace, title: str, path: Path) -> None:
 
 
 def table(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    """The results as a Markdown table."""
+    """Return the results as a Markdown table."""
     headings = ["scenario", "controller", *(heading for _, heading, _ in COLUMNS)]
     lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for scenario, controllers in results.items():

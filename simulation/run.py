@@ -27,10 +27,15 @@ from .scenario import Scenario, ScenarioError, load
 SCENARIOS = Path(__file__).parent / "scenarios"
 OURS = "evse_bridge"
 OPTIMUM = "B6_optimum"
-CONTROLLERS: dict[str, Callable[[Scenario], Controller]] = {OURS: EvseBridge, **BASELINES}
+CONTROLLERS: dict[str, Callable[[Scenario], Controller]] = {
+    OURS: EvseBridge,
+    **BASELINES,
+}
 
 
-def run_one(path: Path, controller: str, output: Path | None) -> tuple[str, str, dict[str, Any]]:
+def run_one(
+    path: Path, controller: str, output: Path | None
+) -> tuple[str, str, dict[str, Any]]:
     """Simulate one scenario file with one controller; write its files."""
     scenario = load(path)
     make = CONTROLLERS[controller]
@@ -69,7 +74,12 @@ def run_all(
             metrics["cost_ratio_to_optimum"] = (
                 round(metrics["cost"] / optimum, 3) if optimum else None
             )
-    return {name: dict(sorted(by.items(), key=lambda item: list(controllers).index(item[0]))) for name, by in results.items()}
+    return {
+        name: dict(
+            sorted(by.items(), key=lambda item: list(controllers).index(item[0]))
+        )
+        for name, by in results.items()
+    }
 
 
 def write_scenarios(folder: Path) -> None:
@@ -82,11 +92,25 @@ def write_scenarios(folder: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m simulation", description=__doc__)
-    parser.add_argument("files", nargs="*", type=Path, help="scenario files (default: S1-S8), or 'generate'")
-    parser.add_argument("--output", type=Path, default=Path("simulation-output"), help="folder for per-run files")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="scenario files (default: S1-S8), or 'generate'",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("simulation-output"),
+        help="folder for per-run files",
+    )
     parser.add_argument("--results", type=Path, default=Path("simulation-results.json"))
-    parser.add_argument("--controllers", default=",".join(CONTROLLERS), help="comma-separated")
-    parser.add_argument("--no-files", action="store_true", help="only the table and the summary")
+    parser.add_argument(
+        "--controllers", default=",".join(CONTROLLERS), help="comma-separated"
+    )
+    parser.add_argument(
+        "--no-files", action="store_true", help="only the table and the summary"
+    )
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     if args.files == [Path("generate")]:
@@ -96,17 +120,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     controllers = [name for name in args.controllers.split(",") if name]
     unknown = set(controllers) - set(CONTROLLERS)
     if unknown:
-        parser.error(f"unknown controllers: {sorted(unknown)}; known: {list(CONTROLLERS)}")
+        parser.error(
+            f"unknown controllers: {sorted(unknown)}; known: {list(CONTROLLERS)}"
+        )
     paths = args.files or sorted(SCENARIOS.glob("*.json"))
     started = time.perf_counter()
     try:
-        results = run_all(paths, controllers, None if args.no_files else args.output, args.jobs)
+        results = run_all(
+            paths, controllers, None if args.no_files else args.output, args.jobs
+        )
     except ScenarioError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
     print(table(results))
     write_json(results, args.results)
-    print(f"\n{len(paths)} scenarios x {len(controllers)} controllers in {elapsed:.1f} s")
-    print(f"Wrote {args.results}" + ("" if args.no_files else f" and per-run files under {args.output}/"))
+    print(
+        f"\n{len(paths)} scenarios x {len(controllers)} controllers in {elapsed:.1f} s"
+    )
+    print(
+        f"Wrote {args.results}"
+        + ("" if args.no_files else f" and per-run files under {args.output}/")
+    )
     return 0

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
+# Row lengths: [start_s, end_s] pairs, [L1, L2, L3] loads, price rows.
+PAIR = 2
+PHASES = 3
+PRICE_ROW = 4
 
 
 class ScenarioError(ValueError):
@@ -91,12 +95,14 @@ class Scenario:
         return self.start.timestamp()
 
 
-def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+def _get(
+    data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
+) -> Any:
     if key not in data:
         msg = f"{where}: missing field {key!r}"
         raise ScenarioError(msg)
     value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         msg = f"{where}.{key}: wrong type {type(value).__name__}"
         raise ScenarioError(msg)
     return value
@@ -104,7 +110,9 @@ def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: s
 
 def _pairs(values: Any, where: str) -> tuple[tuple[int, int], ...]:
     if not isinstance(values, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) for v in pair)  # noqa: PLR2004
+        isinstance(pair, list)
+        and len(pair) == PAIR
+        and all(isinstance(v, int) for v in pair)
         for pair in values
     ):
         msg = f"{where}: expected a list of [start_s, end_s] pairs"
@@ -137,7 +145,9 @@ def _charger(data: Any, index: int) -> Charger:
                 need_kwh=float(_get(car, "need_kwh", number, f"{where}.car")),
                 phases=_get(car, "phases", int, f"{where}.car"),
                 max_current_a=float(_get(car, "max_current_a", number, f"{where}.car")),
-                ramp_up_a_per_s=float(_get(car, "ramp_up_a_per_s", number, f"{where}.car")),
+                ramp_up_a_per_s=float(
+                    _get(car, "ramp_up_a_per_s", number, f"{where}.car")
+                ),
                 ramp_down_a_per_s=float(
                     _get(car, "ramp_down_a_per_s", number, f"{where}.car")
                 ),
@@ -148,7 +158,9 @@ def _charger(data: Any, index: int) -> Charger:
                 mode=_get(settings, "mode", str, f"{where}.settings"),
                 target_kwh=settings.get("target_kwh"),
                 deadline_s=settings.get("deadline_s"),
-                windows=_pairs(settings.get("windows", []), f"{where}.settings.windows"),
+                windows=_pairs(
+                    settings.get("windows", []), f"{where}.settings.windows"
+                ),
             ),
         )
     except (TypeError, ValueError) as err:
@@ -171,24 +183,31 @@ def from_dict(data: Any) -> Scenario:  # noqa: C901
     pv = _get(minutes, "pv_w", list, "minutes")
     forecast = minutes.get("pv_forecast_w", pv)
     if not house or not all(
-        isinstance(row, list) and len(row) == 3 and all(isinstance(v, (int, float)) for v in row)  # noqa: PLR2004
+        isinstance(row, list)
+        and len(row) == PHASES
+        and all(isinstance(v, (int, float)) for v in row)
         for row in house
     ):
         msg = "minutes.house_w: expected one [L1, L2, L3] row per minute"
         raise ScenarioError(msg)
     for name, series in (("pv_w", pv), ("pv_forecast_w", forecast)):
-        if len(series) != len(house) or not all(isinstance(v, (int, float)) for v in series):
+        if len(series) != len(house) or not all(
+            isinstance(v, (int, float)) for v in series
+        ):
             msg = f"minutes.{name}: expected one number per minute ({len(house)})"
             raise ScenarioError(msg)
     prices = _get(data, "prices", list, "scenario")
     if not all(
-        isinstance(row, list) and len(row) == 4 and all(isinstance(v, (int, float)) for v in row)  # noqa: PLR2004
+        isinstance(row, list)
+        and len(row) == PRICE_ROW
+        and all(isinstance(v, (int, float)) for v in row)
         for row in prices
     ):
         msg = "prices: expected [start_s, end_s, import, export] rows"
         raise ScenarioError(msg)
     chargers = tuple(
-        _charger(item, index) for index, item in enumerate(_get(data, "chargers", list, "scenario"))
+        _charger(item, index)
+        for index, item in enumerate(_get(data, "chargers", list, "scenario"))
     )
     if not chargers or len({charger.id for charger in chargers}) != len(chargers):
         msg = "chargers: at least one, with unique ids"

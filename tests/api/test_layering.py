@@ -1,4 +1,4 @@
-"""The protocol layer, the smart-charging engine and the simulators stay free of Home Assistant."""
+"""The protocol layer, the smart-charging engine and the simulators stay HA-free."""
 
 import ast
 from pathlib import Path

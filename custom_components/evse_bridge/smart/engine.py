@@ -29,6 +29,7 @@ from .guard import (
     valid_phases,
 )
 from .model import (
+    ZERO_PHASES,
     ChargerConfig,
     ChargerDecision,
     ChargerInput,
@@ -44,7 +45,7 @@ from .model import (
     SiteConfig,
     SiteInput,
 )
-from .sharing import Claim, Grant, share
+from .sharing import Claim, Grant, share, used_phases
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -155,15 +156,23 @@ class Engine:
                 current = _sanitize(item.ev_current_a)
             else:
                 current = (0.0, 0.0, 0.0)
-                self._warn_once("ev_current", "Unusable car current for %s; counted as 0", charger.id)
+                self._warn_once(
+                    "ev_current",
+                    "Unusable car current for %s; counted as 0",
+                    charger.id,
+                )
             self._states[charger.id].history.add(now, current)
         if self._meter.offer(site_input.meter, now, self._stale_s):
             self._take_sample()
         elif site_input.meter is not None and not valid_phases(site_input.meter.grid_a):
-            self._warn_once("meter", "Unusable meter sample ignored: %s", site_input.meter)
+            self._warn_once(
+                "meter", "Unusable meter sample ignored: %s", site_input.meter
+            )
         trusted = self._meter.trusted(now, self._stale_s) and self._house is not None
         wants = {
-            charger.id: self._want(charger, inputs.get(charger.id), site_input, trusted=trusted)
+            charger.id: self._want(
+                charger, inputs.get(charger.id), site_input, trusted=trusted
+            )
             for charger in sorted(self.chargers, key=lambda item: -item.priority)
         }
         if trusted and self._house is not None:
@@ -182,7 +191,9 @@ class Engine:
         else:
             grants = {}
         decisions = tuple(
-            self._decide(charger, wants[charger.id], grants.get(charger.id), now, trusted=trusted)
+            self._decide(
+                charger, wants[charger.id], grants.get(charger.id), now, trusted=trusted
+            )
             for charger in self.chargers
         )
         return Decision(
@@ -190,7 +201,11 @@ class Engine:
             meter_fresh=trusted,
             guard_active=any(
                 decision.reason.code
-                in (ReasonCode.FUSE_LIMITED, ReasonCode.FUSE_PAUSED, ReasonCode.METER_STALE)
+                in (
+                    ReasonCode.FUSE_LIMITED,
+                    ReasonCode.FUSE_PAUSED,
+                    ReasonCode.METER_STALE,
+                )
                 for decision in decisions
             ),
         )
@@ -199,7 +214,11 @@ class Engine:
         sample = self._meter.last
         assert sample is not None  # noqa: S101 - offer() just stored it
         house = house_current(
-            sample, [self._states[charger.id].history.at(sample.at) for charger in self.chargers]
+            sample,
+            [
+                self._states[charger.id].history.at(sample.at)
+                for charger in self.chargers
+            ],
         )
         self._house = house
         if self._house_trend is None or self._house_at is None:
@@ -240,24 +259,38 @@ class Engine:
         if target is not None and item.session_kwh >= target - TARGET_SLACK_KWH:
             return _Want(0.0, phases, Reason(code=ReasonCode.TARGET_REACHED))
         if settings.mode is Mode.FAST:
-            return _Want(charger.max_current_a, charger.phases, Reason(code=ReasonCode.CHARGING))
+            return _Want(
+                charger.max_current_a, charger.phases, Reason(code=ReasonCode.CHARGING)
+            )
         if settings.mode in (Mode.SOLAR, Mode.SOLAR_MIN):
             return self._solar(charger, settings.mode, site_input, trusted=trusted)
         return self._planned(charger, item, site_input, trusted=trusted)
 
     def _solar(
-        self, charger: ChargerConfig, mode: Mode, site_input: SiteInput, *, trusted: bool
+        self,
+        charger: ChargerConfig,
+        mode: Mode,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
     ) -> _Want:
         state = self._states[charger.id]
         sample = self._meter.last
         if not trusted or sample is None:
-            return _Want(0.0, state.phases or charger.phases, Reason(code=ReasonCode.SOLAR_WAITING))
+            return _Want(
+                0.0,
+                state.phases or charger.phases,
+                Reason(code=ReasonCode.SOLAR_WAITING),
+            )
         voltage = self.site.voltage_v
         ev = state.history.at(sample.at)
         item_settings = next(
-            (item.settings for item in site_input.chargers if item.id == charger.id), Settings()
+            (item.settings for item in site_input.chargers if item.id == charger.id),
+            Settings(),
         )
-        available = (sum(ev) - sum(sample.grid_a)) * voltage + item_settings.import_allowance_w
+        available = (
+            sum(ev) - sum(sample.grid_a)
+        ) * voltage + item_settings.import_allowance_w
         target = solar.follow(
             state.solar,
             charger,
@@ -276,7 +309,12 @@ class Engine:
         )
 
     def _planned(
-        self, charger: ChargerConfig, item: ChargerInput, site_input: SiteInput, *, trusted: bool
+        self,
+        charger: ChargerConfig,
+        item: ChargerInput,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
     ) -> _Want:
         state = self._states[charger.id]
         now = site_input.now
@@ -286,7 +324,12 @@ class Engine:
         )
         phases = state.phases or charger.phases
         if slot is not None and slot.grid:
-            return _Want(charger.max_current_a, charger.phases, Reason(code=ReasonCode.CHARGING), plan=current_plan)
+            return _Want(
+                charger.max_current_a,
+                charger.phases,
+                Reason(code=ReasonCode.CHARGING),
+                plan=current_plan,
+            )
         # Solar outside the plan: only a run solar started, or a paused charger
         # (the follower starts it only on real surplus), not the tail of a
         # planned grid run.
@@ -314,7 +357,7 @@ class Engine:
         )
 
     def _solar_worth_it(self, state: ChargerState, site_input: SiteInput) -> bool:
-        """Solar now costs its export price; worth it below the plan's dearest grid kWh."""
+        """Whether solar now (at its export price) beats the plan's dearest grid kWh."""
         if state.dearest_grid_price is None:
             return False
         price = planner.price_at(site_input.prices, site_input.now)
@@ -363,9 +406,10 @@ class Engine:
             pv_forecast=site_input.pv_forecast,
             house_w=self._house_load_w(site_input),
             capacity_kw=lambda start, end: self._capacity_kw(charger, now, start, end),
-            min_power_kw=charger.min_current_a * self.site.voltage_v * (
-                1 if charger.can_switch_phases else charger.phases
-            ) / 1000,
+            min_power_kw=charger.min_current_a
+            * self.site.voltage_v
+            * (1 if charger.can_switch_phases else charger.phases)
+            / 1000,
             windows=settings.windows if settings.mode is Mode.WINDOW else None,
         )
         if math.isinf(need):
@@ -375,22 +419,31 @@ class Engine:
         grid_prices = [
             price.import_price
             for slot in state.plan.slots
-            if slot.grid and (price := planner.price_at(site_input.prices, (slot.start + slot.end) / 2))
+            if slot.grid
+            and (
+                price := planner.price_at(
+                    site_input.prices, (slot.start + slot.end) / 2
+                )
+            )
         ]
         state.dearest_grid_price = max(grid_prices, default=None)
         return state.plan
 
     def _house_load_w(self, site_input: SiteInput) -> float:
-        """The house's own consumption now (solar added back), for surplus forecasts."""
+        """Return the house's own consumption now (solar added back), in W."""
         house = self._house_trend if self._house is None else self._house
         if house is None:
             return 0.0
         pv = site_input.pv_power_w
         if pv is None or not math.isfinite(pv):
-            pv = planner.pv_power_at(site_input.pv_forecast, site_input.now, site_input.now + 60)
+            pv = planner.pv_power_at(
+                site_input.pv_forecast, site_input.now, site_input.now + 60
+            )
         return max(sum(house) * self.site.voltage_v + pv, 0.0)
 
-    def _capacity_kw(self, charger: ChargerConfig, now: float, start: float, end: float) -> float:
+    def _capacity_kw(
+        self, charger: ChargerConfig, now: float, start: float, end: float
+    ) -> float:
         """Power the fuse is expected to leave ``charger`` over [start, end)."""
         near = start <= now + 1.0
         house = (self._house if near else self._house_trend) or self._house_trend
@@ -404,11 +457,17 @@ class Engine:
             for slot in other_plan.slots if other_plan else ():
                 if slot.grid and slot.start < end and start < slot.end:
                     amps = slot.power_kw * 1000 / (other.phases * self.site.voltage_v)
-                    for phase in ((0, 1, 2) if other.phases == 3 else (other.grid_phase,)):  # noqa: PLR2004
+                    for phase in used_phases(other, other.phases):
                         reserved[phase] += amps
-        free = [self.site.fuse_a - self.site.margin_a - house[p] - reserved[p] for p in range(3)]
+        free = [
+            self.site.fuse_a - self.site.margin_a - house[p] - reserved[p]
+            for p in range(3)
+        ]
         derate = 1.0 if near else PLAN_DERATE
-        three = min(charger.max_current_a, min(free) if charger.phases == 3 else free[charger.grid_phase])  # noqa: PLR2004
+        three = min(
+            charger.max_current_a,
+            *(free[phase] for phase in used_phases(charger, charger.phases)),
+        )
         if three >= charger.min_current_a:
             return charger.phases * self.site.voltage_v * three * derate / 1000
         if charger.can_switch_phases:
@@ -419,7 +478,7 @@ class Engine:
 
     # -- from wants and grants to set-points --------------------------------
 
-    def _decide(
+    def _decide(  # noqa: C901, PLR0912 - one rule per branch, in the order they apply
         self,
         charger: ChargerConfig,
         want: _Want,
@@ -432,7 +491,9 @@ class Engine:
         before = (state.set_a, state.phases)
         if not trusted or grant is None:
             state.window.reset()
-            target = min(state.set_a, self._fallback_a(charger)) if want.current_a > 0 else 0
+            target = (
+                min(state.set_a, self._fallback_a(charger)) if want.current_a > 0 else 0
+            )
             if target < state.set_a:
                 self._lower(state, target, now, safety=True)
             reason = want.reason
@@ -467,14 +528,18 @@ class Engine:
                 and state.running_since is not None
                 and now - state.running_since < MIN_RUN_S
             ):
-                reason = Reason(code=ReasonCode.RUN_HELD, until=state.running_since + MIN_RUN_S)
+                reason = Reason(
+                    code=ReasonCode.RUN_HELD, until=state.running_since + MIN_RUN_S
+                )
                 allowed = max(minimum, min(state.set_a, math.floor(grant.current_a)))
             if allowed < state.set_a:
                 self._lower(state, allowed, now, safety=safety)
                 if want.solar_driven and state.solar_run and not safety and allowed > 0:
                     state.solar.decreases.append(now)
         elif allowed > state.set_a:
-            reason = self._raise(charger, state, want, allowed, grant.phases, now, reason)
+            reason = self._raise(
+                charger, state, want, allowed, grant.phases, now, reason
+            )
         if state.set_a and want.current_a > 0:
             state.solar_run = want.solar_driven
         return self._answer(charger, state, before, reason, want.plan)
@@ -484,7 +549,10 @@ class Engine:
         state = self._states[charger.id]
         if not charger.can_switch_phases or state.set_a == 0 or state.phases is None:
             return want.phases
-        if want.phases > state.phases and now - state.phases_at < solar.PHASE_SWITCH_MIN_S:
+        if (
+            want.phases > state.phases
+            and now - state.phases_at < solar.PHASE_SWITCH_MIN_S
+        ):
             return state.phases
         return want.phases
 
@@ -495,11 +563,18 @@ class Engine:
         house = self._house or (0.0, 0.0, 0.0)
         alone = self.site.fuse_a - self.site.margin_a - house[phase]
         if alone >= grant.current_a + 1.0:
-            return Reason(code=ReasonCode.SHARED, phase=phase + 1, measured_a=measured, limit_a=self.site.fuse_a)
+            return Reason(
+                code=ReasonCode.SHARED,
+                phase=phase + 1,
+                measured_a=measured,
+                limit_a=self.site.fuse_a,
+            )
         code = ReasonCode.FUSE_LIMITED if allowed else ReasonCode.FUSE_PAUSED
-        return Reason(code=code, phase=phase + 1, measured_a=measured, limit_a=self.site.fuse_a)
+        return Reason(
+            code=code, phase=phase + 1, measured_a=measured, limit_a=self.site.fuse_a
+        )
 
-    def _raise(  # noqa: PLR0913
+    def _raise(  # noqa: C901, PLR0911, PLR0912, PLR0913, PLR0917 - each return is a reason
         self,
         charger: ChargerConfig,
         state: ChargerState,
@@ -522,7 +597,9 @@ class Engine:
                 and state.paused_at is not None
                 and now - state.paused_at < MIN_PAUSE_S
             ):
-                return Reason(code=ReasonCode.PAUSE_HELD, until=state.paused_at + MIN_PAUSE_S)
+                return Reason(
+                    code=ReasonCode.PAUSE_HELD, until=state.paused_at + MIN_PAUSE_S
+                )
             if want.solar_driven and state.solar_starts >= MAX_SOLAR_STARTS:
                 return Reason(code=ReasonCode.START_LIMIT)
             if target < minimum:
@@ -539,7 +616,9 @@ class Engine:
             if not want.settled:
                 return reason
             if state.solar.decreases:
-                until = state.solar.decreases[-1] + solar.increase_hold_s(state.solar, now)
+                until = state.solar.decreases[-1] + solar.increase_hold_s(
+                    state.solar, now
+                )
                 if now < until:
                     return Reason(code=ReasonCode.INCREASE_HELD, until=until)
         if now - state.last_increase_at < INCREASE_SPACING_S or target <= state.set_a:
@@ -550,7 +629,9 @@ class Engine:
         state.last_increase_at = now
         return reason
 
-    def _lower(self, state: ChargerState, target: int, now: float, *, safety: bool) -> None:
+    def _lower(
+        self, state: ChargerState, target: int, now: float, *, safety: bool
+    ) -> None:
         if safety:
             state.hold.note_safety_decrease(now)
         if target == 0 and state.set_a > 0:
@@ -598,7 +679,7 @@ class Engine:
     # -- surviving a restart -------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """The state worth keeping across a restart, as JSON-ready data."""
+        """Return the state worth keeping across a restart, as JSON-ready data."""
         return {
             "house_trend": list(self._house_trend) if self._house_trend else None,
             "chargers": {
@@ -624,7 +705,7 @@ class Engine:
         """
         try:
             trend = data.get("house_trend")
-            if isinstance(trend, list) and len(trend) == 3:  # noqa: PLR2004
+            if isinstance(trend, list) and len(trend) == len(ZERO_PHASES):
                 self._house_trend = (float(trend[0]), float(trend[1]), float(trend[2]))
             for charger_id, saved in dict(data.get("chargers", {})).items():
                 state = self._states.get(charger_id)
@@ -639,8 +720,10 @@ class Engine:
                 state.solar_starts = int(saved.get("solar_starts", 0))
                 state.plugged = bool(saved.get("plugged", False))
                 state.plan = _plan_from_dict(saved.get("plan"))
-        except (TypeError, ValueError, AttributeError):
-            self._warn_once("restore", "Saved smart-charging state unusable; starting afresh")
+        except TypeError, ValueError, AttributeError:
+            self._warn_once(
+                "restore", "Saved smart-charging state unusable; starting afresh"
+            )
             self._states = {charger.id: ChargerState() for charger in self.chargers}
             self._house_trend = None
 
@@ -670,7 +753,11 @@ def _plan_from_dict(data: object) -> Plan | None:
     return Plan(
         slots=tuple(
             PlannedSlot(
-                start=float(start), end=float(end), power_kw=float(power), kwh=float(kwh), grid=bool(grid)
+                start=float(start),
+                end=float(end),
+                power_kw=float(power),
+                kwh=float(kwh),
+                grid=bool(grid),
             )
             for start, end, power, kwh, grid in data["slots"]
         ),

@@ -43,7 +43,7 @@ def valid_phases(values: Phases) -> bool:
     try:
         first, second, third = values
         return math.isfinite(first) and math.isfinite(second) and math.isfinite(third)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return False
 
 
@@ -105,7 +105,7 @@ class EvHistory:
         self.records.append((at, current_a))
 
     def at(self, when: float) -> Phases:
-        """The current the car drew at ``when``."""
+        """Return the current the car drew at ``when``."""
         records = self.records
         if not records:
             return (0.0, 0.0, 0.0)
@@ -126,7 +126,7 @@ def house_current(sample: MeterSample, ev_at_sample: list[Phases]) -> Phases:
 
 
 def headroom(site: SiteConfig, house_a: Phases) -> Phases:
-    """Current the fuse leaves the chargers on each phase."""
+    """Return the current the fuse leaves the chargers on each phase."""
     free = site.fuse_a - site.margin_a
     return (free - house_a[0], free - house_a[1], free - house_a[2])
 
@@ -183,7 +183,7 @@ class HoldPolicy:
     safety_decreases: deque[float] = field(default_factory=deque)
 
     def note_safety_decrease(self, at: float) -> None:
-        """The fuse forced a decrease at ``at``."""
+        """Remember that the fuse forced a decrease at ``at``."""
         self.safety_decreases.append(at)
         self._forget(at)
 

@@ -56,7 +56,7 @@ class Step:
 
 
 def step_bounds(now: float, deadline: float) -> list[tuple[float, float]]:
-    """Steps from now to the deadline, cut at every quarter hour."""
+    """Cut the time from now to the deadline at every quarter hour."""
     bounds: list[tuple[float, float]] = []
     start = now
     while start < deadline - 1.0:
@@ -67,7 +67,7 @@ def step_bounds(now: float, deadline: float) -> list[tuple[float, float]]:
 
 
 def price_at(prices: Sequence[PriceSlot], at: float) -> PriceSlot | None:
-    """The price slot covering ``at`` (slots in time order, as price feeds give them)."""
+    """Return the price slot covering ``at`` (slots in time order)."""
     low, high = 0, len(prices)
     while low < high:
         middle = (low + high) // 2
@@ -101,7 +101,7 @@ def build_steps(  # noqa: PLR0913
     min_power_kw: float,
     windows: Sequence[tuple[float, float]] | None = None,
 ) -> list[Step]:
-    """The steps a plan chooses from.
+    """Build the steps a plan chooses from.
 
     ``capacity_kw(start, end)`` is the power the fuse is expected to leave the
     charger. Steps without a known price get the highest known price, so known
@@ -149,7 +149,9 @@ def _greedy(steps: Sequence[Step], need_kwh: float) -> list[Choice]:
     tiers: list[tuple[float, float, int, bool, float]] = []
     for index, step in enumerate(steps):
         if step.pv_kw > 0:
-            tiers.append((step.pv_rank, step.start, index, False, step.pv_kw * step.hours))
+            tiers.append(
+                (step.pv_rank, step.start, index, False, step.pv_kw * step.hours)
+            )
         if step.grid_kw > 0:
             tiers.append(
                 (step.grid_rank, step.start, index, True, step.grid_kw * step.hours)
@@ -174,7 +176,7 @@ def _rank(steps: Sequence[Step], chosen: Sequence[Choice]) -> float:
 
 
 def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
-    """The cheapest unbroken run of steps that holds the need, if any."""
+    """Return the cheapest unbroken run of steps that holds the need, if any."""
     best: list[Choice] | None = None
     best_rank = math.inf
     for first in range(len(steps)):
@@ -185,7 +187,10 @@ def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
             energy = (step.pv_kw + step.grid_kw) * step.hours
             if energy <= 0:
                 break
-            tiers = [(False, step.pv_kw * step.hours), (True, step.grid_kw * step.hours)]
+            tiers = [
+                (False, step.pv_kw * step.hours),
+                (True, step.grid_kw * step.hours),
+            ]
             if step.grid_rank < step.pv_rank:
                 tiers.reverse()
             for grid, kwh in tiers:
@@ -202,7 +207,7 @@ def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
 
 
 def plan(steps: Sequence[Step], need_kwh: float) -> Plan:
-    """The cheapest way to take ``need_kwh`` from ``steps``."""
+    """Plan the cheapest way to take ``need_kwh`` from ``steps``."""
     if need_kwh <= EPSILON_KWH or not steps:
         return Plan(feasible=need_kwh <= EPSILON_KWH)
     available = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
@@ -218,14 +223,18 @@ def plan(steps: Sequence[Step], need_kwh: float) -> Plan:
     else:
         chosen = _greedy(steps, need_kwh)
         block = _continuous(steps, need_kwh)
-        if block is not None and _rank(steps, block) <= _rank(steps, chosen) * (
-            1 + CONTINUOUS_TOLERANCE
-        ) + EPSILON_KWH:
+        if (
+            block is not None
+            and _rank(steps, block)
+            <= _rank(steps, chosen) * (1 + CONTINUOUS_TOLERANCE) + EPSILON_KWH
+        ):
             chosen = block
     return _to_plan(steps, chosen, feasible=feasible)
 
 
-def _to_plan(steps: Sequence[Step], chosen: Sequence[Choice], *, feasible: bool) -> Plan:
+def _to_plan(
+    steps: Sequence[Step], chosen: Sequence[Choice], *, feasible: bool
+) -> Plan:
     by_step: dict[int, tuple[bool, float, float]] = {}
     cost = 0.0
     for index, grid, kwh in chosen:
@@ -247,7 +256,9 @@ def _to_plan(steps: Sequence[Step], chosen: Sequence[Choice], *, feasible: bool)
     grid_starts = [slot.start for slot in slots if slot.grid]
     return Plan(
         slots=slots,
-        next_start=min(grid_starts) if grid_starts else (slots[0].start if slots else None),
+        next_start=min(grid_starts)
+        if grid_starts
+        else (slots[0].start if slots else None),
         expected_cost=cost,
         expected_kwh=sum(slot.kwh for slot in slots),
         feasible=feasible,

@@ -46,11 +46,14 @@ def _tightest(room: list[float], phases: tuple[int, ...]) -> int:
     return min(phases, key=lambda phase: room[phase])
 
 
-def share(headroom: Phases, claims: Sequence[Claim]) -> dict[str, Grant]:
+def share(  # noqa: C901 - three passes over the claims
+    headroom: Phases, claims: Sequence[Claim]
+) -> dict[str, Grant]:
     """Split ``headroom`` between ``claims``."""
     room = list(headroom)
     order = sorted(
-        claims, key=lambda claim: (-claim.config.priority, not claim.running, claim.config.id)
+        claims,
+        key=lambda claim: (-claim.config.priority, not claim.running, claim.config.id),
     )
     minimum: dict[str, tuple[float, int]] = {}
     for claim in order:

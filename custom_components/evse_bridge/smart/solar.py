@@ -68,13 +68,17 @@ def _filter(state: SolarState, now: float, available_w: float) -> float:
     return filtered
 
 
-def _phases(state: SolarState, charger: ChargerConfig, now: float, watts: float, voltage: float) -> int:
+def _phases(
+    state: SolarState, charger: ChargerConfig, now: float, watts: float, voltage: float
+) -> int:
     if not charger.can_switch_phases or charger.phases == 1:
         return charger.phases
     three_ok = watts >= 3 * charger.min_current_a * voltage
     wanted = 3 if three_ok else 1
     current = state.phases
-    if current is None or (wanted != current and now - state.phases_since >= PHASE_SWITCH_MIN_S):
+    if current is None or (
+        wanted != current and now - state.phases_since >= PHASE_SWITCH_MIN_S
+    ):
         state.phases, state.phases_since = wanted, now
         return wanted
     return current
@@ -91,7 +95,7 @@ def increase_hold_s(state: SolarState, now: float) -> float:
     )
 
 
-def follow(  # noqa: PLR0913
+def follow(  # noqa: PLR0911, PLR0913 - each return is a rule of the follower
     state: SolarState,
     charger: ChargerConfig,
     *,
@@ -101,11 +105,13 @@ def follow(  # noqa: PLR0913
     running: bool,
     voltage: float,
 ) -> SolarTarget:
-    """The current the surplus ``available_w`` (car's own draw included) gives."""
+    """Return the current the surplus ``available_w`` (car's draw included) gives."""
     watts = _filter(state, now, available_w)
     phases = _phases(state, charger, now, watts, voltage)
     settled = available_w - watts < phases * voltage
-    amps = min(math.floor(watts / (phases * voltage)), math.floor(charger.max_current_a))
+    amps = min(
+        math.floor(watts / (phases * voltage)), math.floor(charger.max_current_a)
+    )
     minimum = math.ceil(charger.min_current_a)
     if mode is Mode.SOLAR_MIN:
         state.start_ok_since = state.below_since = None
@@ -119,13 +125,17 @@ def follow(  # noqa: PLR0913
             state.below_since = now
         if now - state.below_since >= STOP_DELAY_S:
             return SolarTarget(0, phases, ReasonCode.SOLAR_WAITING)
-        return SolarTarget(minimum, phases, ReasonCode.SOLAR, state.below_since + STOP_DELAY_S)
+        return SolarTarget(
+            minimum, phases, ReasonCode.SOLAR, state.below_since + STOP_DELAY_S
+        )
     state.below_since = None
     if watts >= (charger.min_current_a + START_MARGIN_A) * phases * voltage:
         if state.start_ok_since is None:
             state.start_ok_since = now
         if now - state.start_ok_since >= START_DELAY_S:
             return SolarTarget(max(amps, minimum), phases, ReasonCode.SOLAR)
-        return SolarTarget(0, phases, ReasonCode.SOLAR_WAITING, state.start_ok_since + START_DELAY_S)
+        return SolarTarget(
+            0, phases, ReasonCode.SOLAR_WAITING, state.start_ok_since + START_DELAY_S
+        )
     state.start_ok_since = None
     return SolarTarget(0, phases, ReasonCode.SOLAR_WAITING)
