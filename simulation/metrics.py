@@ -186,7 +186,7 @@ def comfort(trace: Trace) -> dict[str, Any]:  # noqa: C901, PLR0912 - one pass
     """Set-point changes per charging hour, starts and which were not for safety."""
     scenario = trace.scenario
     fuse = scenario.fuse_a
-    hours = scenario.seconds // 3600
+    hours = -(-scenario.seconds // 3600)  # a last partial hour counts
     changes_all = [0] * hours
     changes_calm = [0] * hours
     charging_hour = [False] * hours
@@ -198,11 +198,11 @@ def comfort(trace: Trace) -> dict[str, Any]:  # noqa: C901, PLR0912 - one pass
         phases = (0, 1, 2) if charger.phases == 3 else (charger.grid_phase,)  # noqa: PLR2004
         last_pause_safe = False
         session_started = False
-        for t in range(1, scenario.seconds):
+        for t in range(scenario.seconds):
             hour = t // 3600
             if max(trace.ev_a[charger.id][t]) > CHARGING_A:
                 charging_hour[hour] = True
-            old, new = setpoints[t - 1], setpoints[t]
+            old, new = setpoints[t - 1] if t else 0, setpoints[t]
             if old == new:
                 continue
             changes_all[hour] += 1

@@ -508,7 +508,9 @@ class Engine:
         fuse_bound = want.current_a >= minimum and grant.current_a + 1e-9 < min(
             want.current_a, charger.max_current_a
         )
-        reason = self._fuse_reason(grant, allowed) if fuse_bound else want.reason
+        reason = (
+            self._fuse_reason(charger, grant, allowed) if fuse_bound else want.reason
+        )
         planned_grid = want.plan is not None and want.reason.code is ReasonCode.CHARGING
         if planned_grid and fuse_bound:
             state.deviated_since = state.deviated_since or now
@@ -556,13 +558,16 @@ class Engine:
             return state.phases
         return want.phases
 
-    def _fuse_reason(self, grant: Grant, allowed: int) -> Reason:
+    def _fuse_reason(
+        self, charger: ChargerConfig, grant: Grant, allowed: int
+    ) -> Reason:
+        """Say which phase limits the charger, and whether other chargers take it."""
         sample = self._meter.last
         phase = grant.binding_phase
         measured = sample.grid_a[phase] if sample else None
         house = self._house or (0.0, 0.0, 0.0)
         alone = self.site.fuse_a - self.site.margin_a - house[phase]
-        if alone >= grant.current_a + 1.0:
+        if alone >= max(grant.current_a + 1.0, charger.min_current_a):
             return Reason(
                 code=ReasonCode.SHARED,
                 phase=phase + 1,
