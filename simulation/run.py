@@ -10,6 +10,7 @@ scenarios from their generator.
 import argparse
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
 import os
 from pathlib import Path
 import sys
@@ -62,7 +63,9 @@ def run_all(
     for name in names:
         results[name] = {}
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Spawned workers: no inherited threads or sockets (forkserver needs one).
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
             done = list(pool.map(run_one, *zip(*tasks, strict=True)))
     else:
         done = [run_one(*task) for task in tasks]

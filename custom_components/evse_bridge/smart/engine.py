@@ -39,6 +39,7 @@ from .model import (
     Phases,
     Plan,
     PlannedSlot,
+    PriceSlot,
     Reason,
     ReasonCode,
     Settings,
@@ -135,6 +136,8 @@ class Engine:
         self._house_at: float | None = None
         self._states = {charger.id: ChargerState() for charger in chargers}
         self._warned: set[str] = set()
+        self._prices_seen: tuple[PriceSlot, ...] | None = None
+        self._prices_hash = 0
 
     # -- the call ---------------------------------------------------------
 
@@ -369,12 +372,11 @@ class Engine:
         state = self._states[charger.id]
         now = site_input.now
         settings = item.settings
-        key = (
-            settings,
-            len(site_input.prices),
-            site_input.prices[0].start if site_input.prices else None,
-            site_input.prices[-1].end if site_input.prices else None,
-        )
+        if site_input.prices is not self._prices_seen:
+            # Hashed once per new price list, not on every call.
+            self._prices_seen = site_input.prices
+            self._prices_hash = hash(site_input.prices)
+        key = (settings, self._prices_hash)
         due = (
             state.plan is None
             or key != state.plan_key
@@ -725,9 +727,11 @@ class Engine:
                 state.solar_starts = int(saved.get("solar_starts", 0))
                 state.plugged = bool(saved.get("plugged", False))
                 state.plan = _plan_from_dict(saved.get("plan"))
-        except TypeError, ValueError, AttributeError:
+        except (TypeError, ValueError, AttributeError, KeyError) as err:
             self._warn_once(
-                "restore", "Saved smart-charging state unusable; starting afresh"
+                "restore",
+                "Saved smart-charging state unusable (%s); starting afresh",
+                err,
             )
             self._states = {charger.id: ChargerState() for charger in self.chargers}
             self._house_trend = None

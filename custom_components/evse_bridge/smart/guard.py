@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import math
 from typing import Final
 
-from .model import MeterSample, Phases, SiteConfig
+from .model import ZERO_PHASES, MeterSample, Phases, SiteConfig
 
 # A meter is stale after this many of its periods, but never sooner than
 # STALE_MIN_S (SMART_CHARGING.md 2.5): one lost sample is not an outage.
@@ -39,12 +39,10 @@ def stale_after(site: SiteConfig) -> float:
 
 
 def valid_phases(values: Phases) -> bool:
-    """Whether every phase value is a finite number."""
-    try:
-        first, second, third = values
-        return math.isfinite(first) and math.isfinite(second) and math.isfinite(third)
-    except TypeError, ValueError:
-        return False
+    """Whether there are three phase values, each a finite number."""
+    return len(values) == len(ZERO_PHASES) and all(
+        isinstance(value, (int, float)) and math.isfinite(value) for value in values
+    )
 
 
 @dataclass(slots=True)

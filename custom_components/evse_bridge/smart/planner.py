@@ -176,33 +176,31 @@ def _rank(steps: Sequence[Step], chosen: Sequence[Choice]) -> float:
 
 
 def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
-    """Return the cheapest unbroken run of steps that holds the need, if any."""
+    """Return the cheapest unbroken run of steps that holds the need, if any.
+
+    Each run is the shortest from its first step that holds the need; inside
+    it the cheapest tiers are taken first.
+    """
     best: list[Choice] | None = None
     best_rank = math.inf
     for first in range(len(steps)):
-        chosen: list[Choice] = []
-        left = need_kwh
-        for index in range(first, len(steps)):
-            step = steps[index]
-            energy = (step.pv_kw + step.grid_kw) * step.hours
-            if energy <= 0:
+        held = 0.0
+        last = first
+        while last < len(steps) and held < need_kwh - EPSILON_KWH:
+            step = steps[last]
+            if step.pv_kw + step.grid_kw <= 0:
                 break
-            tiers = [
-                (False, step.pv_kw * step.hours),
-                (True, step.grid_kw * step.hours),
-            ]
-            if step.grid_rank < step.pv_rank:
-                tiers.reverse()
-            for grid, kwh in tiers:
-                if kwh > 0 and left > EPSILON_KWH:
-                    taken = min(kwh, left)
-                    chosen.append((index, grid, taken))
-                    left -= taken
-            if left <= EPSILON_KWH:
-                rank = _rank(steps, chosen)
-                if rank < best_rank:
-                    best, best_rank = chosen, rank
-                break
+            held += (step.pv_kw + step.grid_kw) * step.hours
+            last += 1
+        if held < need_kwh - EPSILON_KWH:
+            continue
+        chosen = [
+            (first + index, grid, kwh)
+            for index, grid, kwh in _greedy(steps[first:last], need_kwh)
+        ]
+        rank = _rank(steps, chosen)
+        if rank < best_rank:
+            best, best_rank = chosen, rank
     return best
 
 
