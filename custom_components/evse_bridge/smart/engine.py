@@ -91,6 +91,7 @@ class ChargerState:
     plan_at: float = -math.inf
     plan_key: tuple[object, ...] = ()
     dearest_grid_price: float | None = None
+    dearest_planned_price: float | None = None
     solar_run: bool = False
     """Whether the current run was started by the solar surplus."""
     deviated_since: float | None = None
@@ -360,11 +361,19 @@ class Engine:
         )
 
     def _solar_worth_it(self, state: ChargerState, site_input: SiteInput) -> bool:
-        """Whether solar now (at its export price) beats the plan's dearest grid kWh."""
-        if state.dearest_grid_price is None:
+        """Whether to take solar (at its export price) outside the plan's slots.
+
+        A paused charger starts when solar beats the plan's dearest grid kWh;
+        a solar run goes on while solar is no dearer than the dearest kWh the
+        plan takes, grid or solar.
+        """
+        limit = (
+            state.dearest_planned_price if state.solar_run else state.dearest_grid_price
+        )
+        if limit is None:
             return False
         price = planner.price_at(site_input.prices, site_input.now)
-        return price is not None and price.export_price <= state.dearest_grid_price
+        return price is not None and price.export_price <= limit
 
     def _replan_if_needed(
         self, charger: ChargerConfig, item: ChargerInput, site_input: SiteInput
@@ -418,17 +427,18 @@ class Engine:
             need = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
         state.plan = planner.plan(steps, need)
         state.plan_at, state.plan_key, state.deviated_since = now, key, None
-        grid_prices = [
-            price.import_price
-            for slot in state.plan.slots
-            if slot.grid
-            and (
-                price := planner.price_at(
-                    site_input.prices, (slot.start + slot.end) / 2
+        grid_prices: list[float] = []
+        planned_prices: list[float] = []
+        for slot in state.plan.slots:
+            price = planner.price_at(site_input.prices, (slot.start + slot.end) / 2)
+            if price is not None:
+                if slot.grid:
+                    grid_prices.append(price.import_price)
+                planned_prices.append(
+                    price.import_price if slot.grid else price.export_price
                 )
-            )
-        ]
         state.dearest_grid_price = max(grid_prices, default=None)
+        state.dearest_planned_price = max(planned_prices, default=None)
         return state.plan
 
     def _house_load_w(self, site_input: SiteInput) -> float:
