@@ -40,8 +40,16 @@ def stale_after(site: SiteConfig) -> float:
 
 def valid_phases(values: Phases) -> bool:
     """Whether there are three phase values, each a finite number."""
-    return len(values) == len(ZERO_PHASES) and all(
-        isinstance(value, (int, float)) and math.isfinite(value) for value in values
+    if len(values) != len(ZERO_PHASES):
+        return False
+    first, second, third = values
+    return (
+        isinstance(first, (int, float))
+        and isinstance(second, (int, float))
+        and isinstance(third, (int, float))
+        and math.isfinite(first)
+        and math.isfinite(second)
+        and math.isfinite(third)
     )
 
 
