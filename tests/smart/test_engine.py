@@ -48,6 +48,7 @@ def test_cheapest_waits_for_the_cheap_hour_then_charges() -> None:
     assert item.reason.code is ReasonCode.WAITING_FOR_SLOT
     # The plan counts on 90 % of full power later: a sliver just before the
     # cheap hour, in one block with it.
+    assert item.reason.until is not None
     assert T0 + 1.75 * HOUR <= item.reason.until <= T0 + 2 * HOUR
     assert item.plan is not None
     assert item.plan.next_start == item.reason.until
@@ -203,7 +204,7 @@ def test_cheapest_without_deadline_or_target_fills_the_known_prices() -> None:
 
 
 def test_cheapest_takes_solar_when_it_beats_the_plan() -> None:
-    """Exporting 7 kW with export worth less than the planned grid: charge from solar."""
+    """Exporting 7 kW, export worth less than the planned grid: charge from solar."""
     settings = Settings(mode=Mode.CHEAPEST, target_kwh=10, deadline=T0 + 4 * HOUR)
     test_rig = rig(settings=settings, house_a=(-10.0, -10.0, -10.0))
     test_rig.prices = prices([2.0, 2.0, 2.0, 0.9])
