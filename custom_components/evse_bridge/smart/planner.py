@@ -23,6 +23,8 @@ STEP_S: Final = 900.0
 # A continuous block is preferred if it costs at most this much more than the
 # cheapest scattered plan: every gap is a pause and a restart for the car.
 CONTINUOUS_TOLERANCE: Final = 0.01
+# How much longer than the shortest a continuous run may be.
+CONTINUOUS_EXTRA_STEPS: Final = 4
 # Planning horizon when the owner gives no deadline.
 DEFAULT_HORIZON_S: Final = 24 * 3600.0
 # Share of the forecast solar a plan counts on: clouds are not forecast, and
@@ -178,8 +180,9 @@ def _rank(steps: Sequence[Step], chosen: Sequence[Choice]) -> float:
 def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
     """Return the cheapest unbroken run of steps that holds the need, if any.
 
-    Each run is the shortest from its first step that holds the need; inside
-    it the cheapest tiers are taken first.
+    From each first step, runs from the shortest that holds the need up to
+    CONTINUOUS_EXTRA_STEPS longer (a longer run may hold it in cheaper tiers,
+    solar only for example); inside a run the cheapest tiers go first.
     """
     best: list[Choice] | None = None
     best_rank = math.inf
@@ -194,13 +197,14 @@ def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
             last += 1
         if held < need_kwh - EPSILON_KWH:
             continue
-        chosen = [
-            (first + index, grid, kwh)
-            for index, grid, kwh in _greedy(steps[first:last], need_kwh)
-        ]
-        rank = _rank(steps, chosen)
-        if rank < best_rank:
-            best, best_rank = chosen, rank
+        for end in range(last, min(last + CONTINUOUS_EXTRA_STEPS, len(steps)) + 1):
+            chosen = [
+                (first + index, grid, kwh)
+                for index, grid, kwh in _greedy(steps[first:end], need_kwh)
+            ]
+            rank = _rank(steps, chosen)
+            if rank < best_rank - EPSILON_KWH:  # ties: the earlier run
+                best, best_rank = chosen, rank
     return best
 
 
