@@ -202,6 +202,9 @@ def _continuous(steps: Sequence[Step], need_kwh: float) -> list[Choice] | None:
                 (first + index, grid, kwh)
                 for index, grid, kwh in _greedy(steps[first:end], need_kwh)
             ]
+            used = {index for index, _, _ in chosen}
+            if max(used) - min(used) + 1 != len(used):
+                continue  # the cheapest tiers of this run leave a gap
             rank = _rank(steps, chosen)
             if rank < best_rank - EPSILON_KWH:  # ties: the earlier run
                 best, best_rank = chosen, rank
