@@ -245,3 +245,25 @@ def test_restore_skips_what_it_does_not_know() -> None:
     assert saved["chargers"]["ev"]["set_a"] == 8
     assert saved["chargers"]["ev"]["plan"] is None
     assert saved["house_trend"] == [1, 2, 3]
+
+
+def test_unusable_prices_target_and_session_are_set_aside(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """NaN prices are dropped, a NaN target means "until full", each logged once."""
+    nan = float("nan")
+    test_rig = rig(
+        settings=Settings(mode=Mode.CHEAPEST, target_kwh=nan, deadline=T0 + 3 * HOUR)
+    )
+    test_rig.prices = (
+        *prices([2.0, 0.5, 2.0]),
+        PriceSlot(start=nan, end=T0, import_price=1, export_price=0),
+    )
+    test_rig.session_kwh = nan
+    caplog.set_level(logging.WARNING)
+    item = test_rig.step(120).chargers[0]
+    assert item.plan is not None
+    assert item.plan.feasible
+    assert item.plan.slots[-1].end == T0 + 3 * HOUR
+    assert item.current_a == 16
+    assert len(caplog.records) == 3

@@ -12,7 +12,7 @@ survive a restart.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 import math
 from typing import Any, Final
@@ -138,12 +138,14 @@ class Engine:
         self._states = {charger.id: ChargerState() for charger in chargers}
         self._warned: set[str] = set()
         self._prices_seen: tuple[PriceSlot, ...] | None = None
+        self._prices_usable: tuple[PriceSlot, ...] = ()
         self._prices_hash = 0
 
     # -- the call ---------------------------------------------------------
 
     def step(self, site_input: SiteInput) -> Decision:
         """Decide every charger's set-point for ``site_input``."""
+        site_input = replace(site_input, prices=self._usable_prices(site_input.prices))
         now = site_input.now
         inputs = {item.id: item for item in site_input.chargers}
         if any(charger_id not in self._states for charger_id in inputs):
@@ -214,6 +216,37 @@ class Engine:
             ),
         )
 
+    def _usable_prices(self, prices: tuple[PriceSlot, ...]) -> tuple[PriceSlot, ...]:
+        """Drop price slots with non-finite numbers; checked once per new list."""
+        if prices is self._prices_seen:
+            return self._prices_usable
+        usable = tuple(
+            sorted(
+                (
+                    slot
+                    for slot in prices
+                    if all(
+                        math.isfinite(value)
+                        for value in (
+                            slot.start,
+                            slot.end,
+                            slot.import_price,
+                            slot.export_price,
+                        )
+                    )
+                    and slot.end > slot.start
+                ),
+                key=lambda slot: slot.start,
+            )
+        )
+        if len(usable) != len(prices):
+            self._warn_once(
+                "prices", "Ignoring %s unusable price slots", len(prices) - len(usable)
+            )
+        self._prices_seen, self._prices_usable = prices, usable
+        self._prices_hash = hash(usable)
+        return usable
+
     def _take_sample(self) -> None:
         sample = self._meter.last
         assert sample is not None  # noqa: S101 - offer() just stored it
@@ -256,6 +289,13 @@ class Engine:
         if not state.plugged:
             state.plugged = True
             state.solar_starts = 0
+        target = item.settings.target_kwh
+        if target is not None and not math.isfinite(target):
+            self._warn_once("target", "Unusable target %s: charging until full", target)
+            item = replace(item, settings=replace(item.settings, target_kwh=None))
+        if not math.isfinite(item.session_kwh):
+            self._warn_once("session", "Unusable session energy for %s: 0", charger.id)
+            item = replace(item, session_kwh=0.0)
         settings = item.settings
         if settings.mode is Mode.OFF:
             return _Want(0.0, phases, Reason(code=ReasonCode.OFF))
@@ -381,10 +421,6 @@ class Engine:
         state = self._states[charger.id]
         now = site_input.now
         settings = item.settings
-        if site_input.prices is not self._prices_seen:
-            # Hashed once per new price list, not on every call.
-            self._prices_seen = site_input.prices
-            self._prices_hash = hash(site_input.prices)
         key = (settings, self._prices_hash)
         due = (
             state.plan is None
