@@ -1,4 +1,4 @@
-"""The protocol layer and the simulators stay free of Home Assistant.
+"""The protocol layer, the smart-charging engine and the simulators stay HA-free.
 
 Relative imports count too: a module of the protocol layer may import its own
 package's modules, never the integration's Home Assistant side.
@@ -12,10 +12,12 @@ import pytest
 ROOT = Path(__file__).parent.parent.parent
 INTEGRATION = "custom_components.evse_bridge"
 # Packages inside the integration that import nothing from Home Assistant.
-FREE_PACKAGES = (f"{INTEGRATION}.api",)
+FREE_PACKAGES = (f"{INTEGRATION}.api", f"{INTEGRATION}.smart")
 FREE_OF_HOME_ASSISTANT = sorted(
     [
         *(ROOT / "custom_components" / "evse_bridge" / "api").rglob("*.py"),
+        *(ROOT / "custom_components" / "evse_bridge" / "smart").rglob("*.py"),
+        *(ROOT / "simulation").rglob("*.py"),
         *(ROOT / "simulators").rglob("*.py"),
     ]
 )

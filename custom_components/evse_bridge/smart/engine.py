@@ -1,0 +1,823 @@
+"""The smart-charging engine: one call per meter sample, one answer per charger.
+
+Each call: record what the cars draw, take the meter sample if it is new, work
+out what each charger's mode wants (planner, solar follower), share the fuse's
+headroom between the chargers, and turn that into set-points under the rules
+that keep cars happy (SMART_CHARGING.md 2.6): decreases at once, increases
+after a hold, whole amperes, a minimum run and pause, few starts. While the
+meter is silent every charger falls back (pause or a safe current) until the
+meter has been back for a while. The engine has no clock and no I/O; its
+long-lived state is a plain dict (``snapshot``/``restore``) so that it can
+survive a restart.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+import logging
+import math
+from typing import Any, Final
+
+from . import planner, solar
+from .guard import (
+    AllowanceWindow,
+    EvHistory,
+    HoldPolicy,
+    MeterWatch,
+    headroom,
+    house_current,
+    stale_after,
+    valid_phases,
+)
+from .model import (
+    ZERO_PHASES,
+    ChargerConfig,
+    ChargerDecision,
+    ChargerInput,
+    Decision,
+    Fallback,
+    Mode,
+    Phases,
+    Plan,
+    PlannedSlot,
+    PriceSlot,
+    Reason,
+    ReasonCode,
+    Settings,
+    SiteConfig,
+    SiteInput,
+)
+from .sharing import Claim, Grant, share, used_phases
+
+_LOGGER = logging.getLogger(__name__)
+
+# A run and a pause last at least this long unless safety says otherwise
+# (SMART_CHARGING.md 2.6; OpenEVSE uses 600 s, Easee waits about 10 minutes).
+MIN_RUN_S: Final = 600.0
+MIN_PAUSE_S: Final = 300.0
+# At most one increase per this long (each is a set-point change for the car).
+INCREASE_SPACING_S: Final = 60.0
+# Starts the engine makes on its own (solar) per session: cars refuse more.
+MAX_SOLAR_STARTS: Final = 4
+# Re-plan this often, and sooner when the fuse keeps the charger below plan.
+REPLAN_S: Final = 900.0
+DEVIATION_REPLAN_S: Final = 120.0
+# Future steps are planned at this share of what the fuse seems to leave:
+# loads nobody announced (a water heater) take some of it.
+PLAN_DERATE: Final = 0.9
+# Time constant of the house current the planner expects later.
+HOUSE_TAU_S: Final = 1800.0
+# Stops the owner (or the car) asked for: no minimum run applies.
+_USER_STOPS: Final = frozenset(
+    {ReasonCode.UNPLUGGED, ReasonCode.OFF, ReasonCode.TARGET_REACHED}
+)
+# Session energy within this of the target counts as reached.
+TARGET_SLACK_KWH: Final = 0.001
+
+
+@dataclass(slots=True)
+class ChargerState:
+    """What the engine remembers about one charger."""
+
+    set_a: int = 0
+    phases: int | None = None
+    phases_at: float = -math.inf
+    running_since: float | None = None
+    paused_at: float | None = None
+    paused_for_safety: bool = True
+    last_increase_at: float = -math.inf
+    solar_starts: int = 0
+    plugged: bool = False
+    plan: Plan | None = None
+    plan_at: float = -math.inf
+    plan_key: tuple[object, ...] = ()
+    dearest_grid_price: float | None = None
+    dearest_planned_price: float | None = None
+    solar_run: bool = False
+    """Whether the current run was started by the solar surplus."""
+    deviated_since: float | None = None
+    solar: solar.SolarState = field(default_factory=solar.SolarState)
+    hold: HoldPolicy = field(default_factory=HoldPolicy)
+    window: AllowanceWindow = field(default_factory=AllowanceWindow)
+    history: EvHistory = field(default_factory=EvHistory)
+
+
+@dataclass(frozen=True, slots=True)
+class _Want:
+    current_a: float
+    phases: int
+    reason: Reason
+    solar_driven: bool = False
+    settled: bool = True
+    plan: Plan | None = None
+
+
+def _sanitize(values: Phases) -> Phases:
+    """Measured car currents, finite: negative readings count as 0."""
+    first, second, third = values
+    if first >= 0 and second >= 0 and third >= 0:
+        return values
+    return (max(first, 0.0), max(second, 0.0), max(third, 0.0))
+
+
+class Engine:
+    """Smart charging for one site (one main fuse) and its chargers."""
+
+    def __init__(self, site: SiteConfig, chargers: Sequence[ChargerConfig]) -> None:
+        """Set up for ``site`` and ``chargers`` (ids must be unique)."""
+        ids = [charger.id for charger in chargers]
+        if len(set(ids)) != len(ids):
+            msg = f"charger ids must be unique: {ids}"
+            raise ValueError(msg)
+        self.site = site
+        self.chargers = tuple(chargers)
+        self._stale_s = stale_after(site)
+        self._meter = MeterWatch()
+        self._house: Phases | None = None
+        self._house_trend: Phases | None = None
+        self._house_at: float | None = None
+        self._states = {charger.id: ChargerState() for charger in chargers}
+        self._warned: set[str] = set()
+        self._prices_seen: tuple[PriceSlot, ...] | None = None
+        self._prices_usable: tuple[PriceSlot, ...] = ()
+        self._prices_hash = 0
+
+    # -- the call ---------------------------------------------------------
+
+    def step(self, site_input: SiteInput) -> Decision:
+        """Decide every charger's set-point for ``site_input``."""
+        site_input = replace(site_input, prices=self._usable_prices(site_input.prices))
+        now = site_input.now
+        inputs = {item.id: item for item in site_input.chargers}
+        if any(charger_id not in self._states for charger_id in inputs):
+            self._warn_once(
+                "unknown",
+                "Ignoring chargers the engine does not know: %s",
+                sorted(set(inputs) - set(self._states)),
+            )
+        for charger in self.chargers:
+            item = inputs.get(charger.id)
+            if item is None:
+                current: Phases = (0.0, 0.0, 0.0)
+            elif valid_phases(item.ev_current_a):
+                current = _sanitize(item.ev_current_a)
+            else:
+                current = (0.0, 0.0, 0.0)
+                self._warn_once(
+                    "ev_current",
+                    "Unusable car current for %s; counted as 0",
+                    charger.id,
+                )
+            self._states[charger.id].history.add(now, current)
+        if self._meter.offer(site_input.meter, now, self._stale_s):
+            self._take_sample()
+        elif site_input.meter is not None and not valid_phases(site_input.meter.grid_a):
+            self._warn_once(
+                "meter", "Unusable meter sample ignored: %s", site_input.meter
+            )
+        trusted = self._meter.trusted(now, self._stale_s) and self._house is not None
+        wants = {
+            charger.id: self._want(
+                charger, inputs.get(charger.id), site_input, trusted=trusted
+            )
+            for charger in sorted(self.chargers, key=lambda item: -item.priority)
+        }
+        if trusted and self._house is not None:
+            grants = share(
+                headroom(self.site, self._house),
+                [
+                    Claim(
+                        config=charger,
+                        want_a=wants[charger.id].current_a,
+                        phases=self._claim_phases(charger, wants[charger.id], now),
+                        running=self._states[charger.id].set_a > 0,
+                    )
+                    for charger in self.chargers
+                ],
+            )
+        else:
+            grants = {}
+        decisions = tuple(
+            self._decide(
+                charger, wants[charger.id], grants.get(charger.id), now, trusted=trusted
+            )
+            for charger in self.chargers
+        )
+        return Decision(
+            chargers=decisions,
+            meter_fresh=trusted,
+            guard_active=any(
+                decision.reason.code
+                in (
+                    ReasonCode.FUSE_LIMITED,
+                    ReasonCode.FUSE_PAUSED,
+                    ReasonCode.METER_STALE,
+                )
+                for decision in decisions
+            ),
+        )
+
+    def _usable_prices(self, prices: tuple[PriceSlot, ...]) -> tuple[PriceSlot, ...]:
+        """Drop price slots with non-finite numbers; checked once per new list."""
+        if prices is self._prices_seen:
+            return self._prices_usable
+        usable = tuple(
+            sorted(
+                (
+                    slot
+                    for slot in prices
+                    if all(
+                        math.isfinite(value)
+                        for value in (
+                            slot.start,
+                            slot.end,
+                            slot.import_price,
+                            slot.export_price,
+                        )
+                    )
+                    and slot.end > slot.start
+                ),
+                key=lambda slot: slot.start,
+            )
+        )
+        if len(usable) != len(prices):
+            self._warn_once(
+                "prices", "Ignoring %s unusable price slots", len(prices) - len(usable)
+            )
+        self._prices_seen, self._prices_usable = prices, usable
+        self._prices_hash = hash(usable)
+        return usable
+
+    def _take_sample(self) -> None:
+        sample = self._meter.last
+        assert sample is not None  # noqa: S101 - offer() just stored it
+        house = house_current(
+            sample,
+            [
+                self._states[charger.id].history.at(sample.at)
+                for charger in self.chargers
+            ],
+        )
+        self._house = house
+        if self._house_trend is None or self._house_at is None:
+            self._house_trend = house
+        else:
+            weight = 1.0 - math.exp(-max(sample.at - self._house_at, 0.0) / HOUSE_TAU_S)
+            trend = self._house_trend
+            self._house_trend = (
+                trend[0] + (house[0] - trend[0]) * weight,
+                trend[1] + (house[1] - trend[1]) * weight,
+                trend[2] + (house[2] - trend[2]) * weight,
+            )
+        self._house_at = sample.at
+
+    # -- what each mode wants ---------------------------------------------
+
+    def _want(
+        self,
+        charger: ChargerConfig,
+        item: ChargerInput | None,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
+    ) -> _Want:
+        state = self._states[charger.id]
+        phases = state.phases or charger.phases
+        if item is None or not item.plugged:
+            if state.plugged:
+                self._end_session(state)
+            return _Want(0.0, phases, Reason(code=ReasonCode.UNPLUGGED))
+        if not state.plugged:
+            state.plugged = True
+            state.solar_starts = 0
+        target = item.settings.target_kwh
+        if target is not None and not math.isfinite(target):
+            self._warn_once("target", "Unusable target %s: charging until full", target)
+            item = replace(item, settings=replace(item.settings, target_kwh=None))
+        if not math.isfinite(item.session_kwh):
+            self._warn_once("session", "Unusable session energy for %s: 0", charger.id)
+            item = replace(item, session_kwh=0.0)
+        settings = item.settings
+        if settings.mode is Mode.OFF:
+            return _Want(0.0, phases, Reason(code=ReasonCode.OFF))
+        target = settings.target_kwh
+        if target is not None and item.session_kwh >= target - TARGET_SLACK_KWH:
+            return _Want(0.0, phases, Reason(code=ReasonCode.TARGET_REACHED))
+        if settings.mode is Mode.FAST:
+            return _Want(
+                charger.max_current_a, charger.phases, Reason(code=ReasonCode.CHARGING)
+            )
+        if settings.mode in (Mode.SOLAR, Mode.SOLAR_MIN):
+            return self._solar(charger, settings.mode, site_input, trusted=trusted)
+        return self._planned(charger, item, site_input, trusted=trusted)
+
+    def _solar(
+        self,
+        charger: ChargerConfig,
+        mode: Mode,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
+    ) -> _Want:
+        state = self._states[charger.id]
+        sample = self._meter.last
+        if not trusted or sample is None:
+            return _Want(
+                0.0,
+                state.phases or charger.phases,
+                Reason(code=ReasonCode.SOLAR_WAITING),
+            )
+        voltage = self.site.voltage_v
+        ev = state.history.at(sample.at)
+        item_settings = next(
+            (item.settings for item in site_input.chargers if item.id == charger.id),
+            Settings(),
+        )
+        available = (
+            sum(ev) - sum(sample.grid_a)
+        ) * voltage + item_settings.import_allowance_w
+        target = solar.follow(
+            state.solar,
+            charger,
+            mode=mode,
+            now=site_input.now,
+            available_w=available,
+            running=state.set_a > 0,
+            voltage=voltage,
+        )
+        return _Want(
+            float(target.current_a),
+            target.phases,
+            Reason(code=target.code, until=target.until),
+            solar_driven=True,
+            settled=target.settled,
+        )
+
+    def _planned(
+        self,
+        charger: ChargerConfig,
+        item: ChargerInput,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
+    ) -> _Want:
+        state = self._states[charger.id]
+        now = site_input.now
+        current_plan = self._replan_if_needed(charger, item, site_input)
+        slot = next(
+            (slot for slot in current_plan.slots if slot.start <= now < slot.end), None
+        )
+        phases = state.phases or charger.phases
+        if slot is not None and slot.grid:
+            return _Want(
+                charger.max_current_a,
+                charger.phases,
+                Reason(code=ReasonCode.CHARGING),
+                plan=current_plan,
+            )
+        # Solar outside the plan: only a run solar started, or a paused charger
+        # (the follower starts it only on real surplus), not the tail of a
+        # planned grid run.
+        if slot is not None or (
+            trusted
+            and item.settings.mode is Mode.CHEAPEST
+            and (state.set_a == 0 or state.solar_run)
+            and self._solar_worth_it(state, site_input)
+        ):
+            want = self._solar(charger, Mode.SOLAR, site_input, trusted=trusted)
+            if want.current_a > 0 or slot is not None:
+                return _Want(
+                    want.current_a,
+                    want.phases,
+                    want.reason,
+                    solar_driven=True,
+                    settled=want.settled,
+                    plan=current_plan,
+                )
+        return _Want(
+            0.0,
+            phases,
+            Reason(code=ReasonCode.WAITING_FOR_SLOT, until=current_plan.next_start),
+            plan=current_plan,
+        )
+
+    def _solar_worth_it(self, state: ChargerState, site_input: SiteInput) -> bool:
+        """Whether to take solar (at its export price) outside the plan's slots.
+
+        A paused charger starts when solar beats the plan's dearest grid kWh;
+        a solar run goes on while solar is no dearer than the dearest kWh the
+        plan takes, grid or solar.
+        """
+        limit = (
+            state.dearest_planned_price if state.solar_run else state.dearest_grid_price
+        )
+        if limit is None:
+            return False
+        price = planner.price_at(site_input.prices, site_input.now)
+        return price is not None and price.export_price <= limit
+
+    def _replan_if_needed(
+        self, charger: ChargerConfig, item: ChargerInput, site_input: SiteInput
+    ) -> Plan:
+        state = self._states[charger.id]
+        now = site_input.now
+        settings = item.settings
+        key = (settings, self._prices_hash)
+        due = (
+            state.plan is None
+            or key != state.plan_key
+            or math.floor(now / REPLAN_S) != math.floor(state.plan_at / REPLAN_S)
+            or (
+                state.deviated_since is not None
+                and now - state.deviated_since >= DEVIATION_REPLAN_S
+                and now - state.plan_at >= DEVIATION_REPLAN_S
+            )
+        )
+        if not due and state.plan is not None:
+            return state.plan
+        need = (
+            settings.target_kwh - item.session_kwh
+            if settings.target_kwh is not None
+            else math.inf
+        )
+        deadline = settings.deadline
+        if deadline is None or deadline <= now:
+            deadline = (
+                site_input.prices[-1].end
+                if site_input.prices and site_input.prices[-1].end > now
+                else now + planner.DEFAULT_HORIZON_S
+            )
+        steps = planner.build_steps(
+            now=now,
+            deadline=deadline,
+            prices=site_input.prices,
+            pv_forecast=site_input.pv_forecast,
+            house_w=self._house_load_w(site_input),
+            capacity_kw=lambda start, end: self._capacity_kw(charger, now, start, end),
+            min_power_kw=charger.min_current_a
+            * self.site.voltage_v
+            * (1 if charger.can_switch_phases else charger.phases)
+            / 1000,
+            windows=settings.windows if settings.mode is Mode.WINDOW else None,
+        )
+        if math.isinf(need):
+            need = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
+        state.plan = planner.plan(steps, need)
+        state.plan_at, state.plan_key, state.deviated_since = now, key, None
+        grid_prices: list[float] = []
+        planned_prices: list[float] = []
+        for slot in state.plan.slots:
+            price = planner.price_at(site_input.prices, (slot.start + slot.end) / 2)
+            if price is not None:
+                if slot.grid:
+                    grid_prices.append(price.import_price)
+                planned_prices.append(
+                    price.import_price if slot.grid else price.export_price
+                )
+        state.dearest_grid_price = max(grid_prices, default=None)
+        state.dearest_planned_price = max(planned_prices, default=None)
+        return state.plan
+
+    def _house_load_w(self, site_input: SiteInput) -> float:
+        """Return the house's own consumption now (solar added back), in W."""
+        house = self._house_trend if self._house is None else self._house
+        if house is None:
+            return 0.0
+        pv = site_input.pv_power_w
+        if pv is None or not math.isfinite(pv):
+            pv = planner.pv_power_at(
+                site_input.pv_forecast, site_input.now, site_input.now + 60
+            )
+        return max(sum(house) * self.site.voltage_v + pv, 0.0)
+
+    def _capacity_kw(
+        self, charger: ChargerConfig, now: float, start: float, end: float
+    ) -> float:
+        """Power the fuse is expected to leave ``charger`` over [start, end)."""
+        near = start <= now + 1.0
+        house = (self._house if near else self._house_trend) or self._house_trend
+        if house is None:
+            house = (0.0, 0.0, 0.0)
+        reserved = [0.0, 0.0, 0.0]
+        for other in self.chargers:
+            if other.priority <= charger.priority or other.id == charger.id:
+                continue
+            other_plan = self._states[other.id].plan
+            for slot in other_plan.slots if other_plan else ():
+                if slot.grid and slot.start < end and start < slot.end:
+                    amps = slot.power_kw * 1000 / (other.phases * self.site.voltage_v)
+                    for phase in used_phases(other, other.phases):
+                        reserved[phase] += amps
+        free = [
+            self.site.fuse_a - self.site.margin_a - house[p] - reserved[p]
+            for p in range(3)
+        ]
+        derate = 1.0 if near else PLAN_DERATE
+        three = min(
+            charger.max_current_a,
+            *(free[phase] for phase in used_phases(charger, charger.phases)),
+        )
+        if three >= charger.min_current_a:
+            return charger.phases * self.site.voltage_v * three * derate / 1000
+        if charger.can_switch_phases:
+            one = min(charger.max_current_a, free[charger.grid_phase])
+            if one >= charger.min_current_a:
+                return self.site.voltage_v * one * derate / 1000
+        return 0.0
+
+    # -- from wants and grants to set-points --------------------------------
+
+    def _decide(  # noqa: C901, PLR0912 - one rule per branch, in the order they apply
+        self,
+        charger: ChargerConfig,
+        want: _Want,
+        grant: Grant | None,
+        now: float,
+        *,
+        trusted: bool,
+    ) -> ChargerDecision:
+        state = self._states[charger.id]
+        before = (state.set_a, state.phases)
+        if not trusted or grant is None:
+            state.window.reset()
+            target = (
+                min(state.set_a, self._fallback_a(charger)) if want.current_a > 0 else 0
+            )
+            if target < state.set_a:
+                self._lower(state, target, now, safety=True)
+            reason = want.reason
+            if want.current_a > 0:
+                reason = Reason(code=ReasonCode.METER_STALE, limit_a=float(target))
+            return self._answer(charger, state, before, reason, want.plan)
+        state.window.add(now, grant.allowance_a)
+        minimum = math.ceil(charger.min_current_a)
+        allowed = math.floor(min(want.current_a, grant.current_a) + 1e-9)
+        if allowed < minimum:
+            allowed = 0
+        fuse_bound = want.current_a >= minimum and grant.current_a + 1e-9 < min(
+            want.current_a, charger.max_current_a
+        )
+        reason = (
+            self._fuse_reason(charger, grant, allowed) if fuse_bound else want.reason
+        )
+        planned_grid = want.plan is not None and want.reason.code is ReasonCode.CHARGING
+        if planned_grid and fuse_bound:
+            state.deviated_since = state.deviated_since or now
+        else:
+            state.deviated_since = None
+        if allowed and state.set_a and grant.phases != state.phases:
+            if grant.phases < (state.phases or charger.phases) and fuse_bound:
+                state.hold.note_safety_decrease(now)
+            state.phases, state.phases_at = grant.phases, now
+            state.set_a, state.last_increase_at = allowed, now
+        elif allowed < state.set_a:
+            safety = grant.allowance_a < state.set_a
+            if (
+                not safety
+                and allowed == 0
+                and want.reason.code not in _USER_STOPS
+                and state.running_since is not None
+                and now - state.running_since < MIN_RUN_S
+            ):
+                reason = Reason(
+                    code=ReasonCode.RUN_HELD, until=state.running_since + MIN_RUN_S
+                )
+                allowed = max(minimum, min(state.set_a, math.floor(grant.current_a)))
+            if allowed < state.set_a:
+                self._lower(state, allowed, now, safety=safety)
+                if want.solar_driven and state.solar_run and not safety and allowed > 0:
+                    state.solar.decreases.append(now)
+        elif allowed > state.set_a:
+            reason = self._raise(
+                charger, state, want, allowed, grant.phases, now, reason
+            )
+        if state.set_a and want.current_a > 0:
+            state.solar_run = want.solar_driven
+        return self._answer(charger, state, before, reason, want.plan)
+
+    def _claim_phases(self, charger: ChargerConfig, want: _Want, now: float) -> int:
+        """Phases to ask the fuse for: back to 3 only after PHASE_SWITCH_MIN_S."""
+        state = self._states[charger.id]
+        if not charger.can_switch_phases or state.set_a == 0 or state.phases is None:
+            return want.phases
+        if (
+            want.phases > state.phases
+            and now - state.phases_at < solar.PHASE_SWITCH_MIN_S
+        ):
+            return state.phases
+        return want.phases
+
+    def _fuse_reason(
+        self, charger: ChargerConfig, grant: Grant, allowed: int
+    ) -> Reason:
+        """Say which phase limits the charger, and whether other chargers take it."""
+        sample = self._meter.last
+        phase = grant.binding_phase
+        measured = sample.grid_a[phase] if sample else None
+        house = self._house or (0.0, 0.0, 0.0)
+        alone = self.site.fuse_a - self.site.margin_a - house[phase]
+        if alone >= max(grant.current_a + 1.0, charger.min_current_a):
+            return Reason(
+                code=ReasonCode.SHARED,
+                phase=phase + 1,
+                measured_a=measured,
+                limit_a=self.site.fuse_a,
+            )
+        code = ReasonCode.FUSE_LIMITED if allowed else ReasonCode.FUSE_PAUSED
+        return Reason(
+            code=code, phase=phase + 1, measured_a=measured, limit_a=self.site.fuse_a
+        )
+
+    def _raise(  # noqa: C901, PLR0911, PLR0912, PLR0913, PLR0917 - each return is a reason
+        self,
+        charger: ChargerConfig,
+        state: ChargerState,
+        want: _Want,
+        allowed: int,
+        phases: int,
+        now: float,
+        reason: Reason,
+    ) -> Reason:
+        minimum = math.ceil(charger.min_current_a)
+        hold_s = state.hold.hold_s(now)
+        steady = state.window.min_over(now, hold_s)
+        if steady is None or math.floor(steady + 1e-9) < minimum:
+            since = state.window.since
+            return Reason(code=ReasonCode.INCREASE_HELD, until=(since or now) + hold_s)
+        target = min(allowed, math.floor(steady + 1e-9))
+        if state.set_a == 0:
+            if (
+                not state.paused_for_safety
+                and state.paused_at is not None
+                and now - state.paused_at < MIN_PAUSE_S
+            ):
+                return Reason(
+                    code=ReasonCode.PAUSE_HELD, until=state.paused_at + MIN_PAUSE_S
+                )
+            if want.solar_driven and state.solar_starts >= MAX_SOLAR_STARTS:
+                return Reason(code=ReasonCode.START_LIMIT)
+            if target < minimum:
+                return reason
+            if want.solar_driven:
+                state.solar_starts += 1
+            if phases != state.phases:
+                state.phases, state.phases_at = phases, now
+            state.set_a = target
+            state.running_since = now
+            state.last_increase_at = now
+            return reason
+        if want.solar_driven:
+            if not want.settled:
+                return reason
+            if state.solar.decreases:
+                until = state.solar.decreases[-1] + solar.increase_hold_s(
+                    state.solar, now
+                )
+                if now < until:
+                    return Reason(code=ReasonCode.INCREASE_HELD, until=until)
+        if now - state.last_increase_at < INCREASE_SPACING_S or target <= state.set_a:
+            if target <= state.set_a and steady < allowed:
+                return Reason(code=ReasonCode.INCREASE_HELD, until=now + hold_s)
+            return reason
+        state.set_a = target
+        state.last_increase_at = now
+        return reason
+
+    def _lower(
+        self, state: ChargerState, target: int, now: float, *, safety: bool
+    ) -> None:
+        if safety:
+            state.hold.note_safety_decrease(now)
+        if target == 0 and state.set_a > 0:
+            state.paused_at = now
+            state.paused_for_safety = safety
+            state.running_since = None
+        state.set_a = target
+
+    def _fallback_a(self, charger: ChargerConfig) -> int:
+        if self.site.fallback is Fallback.PAUSE:
+            return 0
+        current = math.floor(min(self.site.fallback_current_a, charger.max_current_a))
+        return current if current >= charger.min_current_a else 0
+
+    def _answer(
+        self,
+        charger: ChargerConfig,
+        state: ChargerState,
+        before: tuple[int, int | None],
+        reason: Reason,
+        current_plan: Plan | None,
+    ) -> ChargerDecision:
+        phases = state.phases if charger.can_switch_phases else None
+        return ChargerDecision(
+            id=charger.id,
+            current_a=state.set_a,
+            phases=phases,
+            reason=reason,
+            changed=(state.set_a, state.phases) != before,
+            plan=current_plan,
+        )
+
+    def _end_session(self, state: ChargerState) -> None:
+        state.plugged = False
+        state.plan = None
+        state.plan_key = ()
+        state.solar = solar.SolarState()
+        state.solar_starts = 0
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            _LOGGER.warning(message, *args)
+
+    # -- surviving a restart -------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the state worth keeping across a restart, as JSON-ready data."""
+        return {
+            "house_trend": list(self._house_trend) if self._house_trend else None,
+            "chargers": {
+                charger_id: {
+                    "set_a": state.set_a,
+                    "phases": state.phases,
+                    "running_since": state.running_since,
+                    "paused_at": state.paused_at,
+                    "paused_for_safety": state.paused_for_safety,
+                    "solar_starts": state.solar_starts,
+                    "plugged": state.plugged,
+                    "plan": _plan_to_dict(state.plan),
+                }
+                for charger_id, state in self._states.items()
+            },
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back a ``snapshot``; anything unusable is left at its default.
+
+        The meter counts as silent until it has reported again for a while,
+        so the chargers stay at their fallback right after a restart.
+        """
+        try:
+            trend = data.get("house_trend")
+            if isinstance(trend, list) and len(trend) == len(ZERO_PHASES):
+                self._house_trend = (float(trend[0]), float(trend[1]), float(trend[2]))
+            for charger_id, saved in dict(data.get("chargers", {})).items():
+                state = self._states.get(charger_id)
+                if state is None or not isinstance(saved, dict):
+                    continue
+                state.set_a = int(saved.get("set_a", 0))
+                phases = saved.get("phases")
+                state.phases = int(phases) if phases in (1, 3) else None
+                state.running_since = _float_or_none(saved.get("running_since"))
+                state.paused_at = _float_or_none(saved.get("paused_at"))
+                state.paused_for_safety = bool(saved.get("paused_for_safety", True))
+                state.solar_starts = int(saved.get("solar_starts", 0))
+                state.plugged = bool(saved.get("plugged", False))
+                state.plan = _plan_from_dict(saved.get("plan"))
+        except (TypeError, ValueError, AttributeError, KeyError) as err:
+            self._warn_once(
+                "restore",
+                "Saved smart-charging state unusable (%s); starting afresh",
+                err,
+            )
+            self._states = {charger.id: ChargerState() for charger in self.chargers}
+            self._house_trend = None
+
+
+def _float_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _plan_to_dict(current_plan: Plan | None) -> dict[str, Any] | None:
+    if current_plan is None:
+        return None
+    return {
+        "slots": [
+            [slot.start, slot.end, slot.power_kw, slot.kwh, slot.grid]
+            for slot in current_plan.slots
+        ],
+        "next_start": current_plan.next_start,
+        "expected_cost": current_plan.expected_cost,
+        "expected_kwh": current_plan.expected_kwh,
+        "feasible": current_plan.feasible,
+    }
+
+
+def _plan_from_dict(data: object) -> Plan | None:
+    if not isinstance(data, dict):
+        return None
+    return Plan(
+        slots=tuple(
+            PlannedSlot(
+                start=float(start),
+                end=float(end),
+                power_kw=float(power),
+                kwh=float(kwh),
+                grid=bool(grid),
+            )
+            for start, end, power, kwh, grid in data["slots"]
+        ),
+        next_start=_float_or_none(data.get("next_start")),
+        expected_cost=float(data["expected_cost"]),
+        expected_kwh=float(data["expected_kwh"]),
+        feasible=bool(data["feasible"]),
+    )

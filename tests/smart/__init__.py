@@ -1,0 +1,1 @@
+"""Tests of the smart-charging engine and its day simulator (no Home Assistant)."""
