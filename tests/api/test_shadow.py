@@ -303,6 +303,7 @@ def test_current_limit_commands(payload: str | bytes, amps: int) -> None:
         ("33", RefusalReason.OUT_OF_RANGE),
         ("-10", RefusalReason.OUT_OF_RANGE),
         ("1e400", RefusalReason.WRONG_TYPE),
+        ("9" * 250, RefusalReason.OUT_OF_RANGE),
         ("NaN", RefusalReason.WRONG_TYPE),
         ("true", RefusalReason.WRONG_TYPE),
         ("ON", RefusalReason.WRONG_TYPE),

@@ -339,14 +339,16 @@ def _current(value: object, limits: CurrentRange) -> int | ShadowRefusalDetail:
     """Return whole amperes, or why the value is refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return RefusalReason.WRONG_TYPE, "the current limit is a number of amperes"
-    if not math.isfinite(value):
+    # MAX_COMMAND_BYTES keeps integers far below the largest float.
+    number = float(value)
+    if not math.isfinite(number):
         return RefusalReason.WRONG_TYPE, "the current limit is a finite number"
     # The chargers take whole amperes; rounding down never exceeds what was asked.
-    amps = math.floor(value)
+    amps = math.floor(number)
     if not limits.minimum <= amps <= limits.maximum:
         return (
             RefusalReason.OUT_OF_RANGE,
-            f"{value} A is outside {limits.minimum}-{limits.maximum} A",
+            f"{number:g} A is outside {limits.minimum}-{limits.maximum} A",
         )
     return amps
 

@@ -439,14 +439,17 @@ class VictronWriteBack:
         value = data["value"]
         if value is None:  # an invalid D-Bus value
             return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             self._log_once(path, "is not a number")
             return None
-        return value
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not math.isfinite(number):
+            self._log_once(path, "is not a finite number")
+            return None
+        return number
 
     def _command(self, path: str, value: float) -> VictronCommand | None:
         """Return the command for a new value, or None (logged) if refused."""
