@@ -17,7 +17,8 @@ CACHE_DIR=${EVSE_BRIDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/evse-bridge}
 ROOT_DIR=$CACHE_DIR/sid-root
 HOST_VENV=$CACHE_DIR/venv
 # Debian packages the tests and scripts need besides Python.
-APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev)
+APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev
+  postgresql-18 postgresql-18-timescaledb libpq5)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
