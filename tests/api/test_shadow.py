@@ -260,6 +260,8 @@ def test_availability_topics() -> None:
     """The exporter's availability (the last will) and each charger's."""
     assert availability_topic("chargers") == "chargers/availability"
     assert charger_availability_topic("chargers", "A") == "chargers/A/availability"
+    with pytest.raises(ShadowTopicError):
+        charger_availability_topic("chargers", "A/#")
 
 
 CONTROLS = ShadowControls(current_range=CurrentRange(6, 32), charging_enabled=True)

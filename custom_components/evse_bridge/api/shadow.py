@@ -133,7 +133,8 @@ def availability_topic(base_topic: str) -> str:
 
 
 def charger_availability_topic(base_topic: str, charger_id: str) -> str:
-    """Return the availability topic of one charger."""
+    """Return the availability topic of one charger (ShadowTopicError if invalid)."""
+    charger_id = validate_topic(charger_id, single_level=True)
     return f"{base_topic}/{charger_id}/{AVAILABILITY_LEVEL}"
 
 
