@@ -18,8 +18,9 @@ ROOT_DIR=$CACHE_DIR/sid-root
 HOST_VENV=$CACHE_DIR/venv
 # Debian packages the tests and scripts need besides Python. libturbojpeg0:
 # Home Assistant's camera integration, which the UI loads, logs a traceback
-# at every start without it.
-APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev libturbojpeg0)
+# at every start without it. PostgreSQL with TimescaleDB: the example consumer.
+APT_PACKAGES=(mosquitto procps chromium fonts-dejavu-core g++ python3.14-dev libturbojpeg0
+  postgresql-18 postgresql-18-timescaledb libpq5)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

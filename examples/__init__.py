@@ -1,0 +1,1 @@
+"""Examples that use what EVSE Bridge exports."""

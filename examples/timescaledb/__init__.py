@@ -1,0 +1,1 @@
+"""Store EVSE Bridge's MQTT shadow in TimescaleDB."""
