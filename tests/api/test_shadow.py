@@ -77,6 +77,8 @@ def test_values_named_as_in_the_model() -> None:
         "charging": True,
         "offered_current_a": 16.0,
         "charging_enabled": True,
+        "phases": 3,
+        "nominal_voltage_v": 230.0,
     }
 
 
