@@ -6,7 +6,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .backends import KINDS
 from .const import CONF_TYPE, CONF_VENDOR, DOMAIN
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .energy import async_remove_energy
 
 
@@ -47,6 +47,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: EvseBridgeConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user remove a part (meter or EVSE) that stopped publishing."""
+    if not is_charger(entry):
+        return False
     coordinator = entry.runtime_data.coordinator
     prefix = f"{coordinator.serial_number}_"
     return any(

@@ -9,13 +9,13 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeEntity, async_add_part_entities
 
 PARALLEL_UPDATES = 0
@@ -58,6 +58,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add binary sensors for each connector as it appears."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.BINARY_SENSOR, entry, async_add_entities
+        )
+        return
     async_add_part_entities(
         entry, async_add_entities, CONNECTOR_BINARY_SENSORS, EvseBridgeBinarySensor
     )

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from typing import override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
 from .api.model import Part
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 from .hub import ChargerHandle, CommandResult
 
@@ -48,6 +49,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the session buttons of each connector that can start and stop."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.BUTTON, entry, async_add_entities
+        )
+        return
     async_add_part_entities(entry, async_add_entities, BUTTONS, EvseBridgeButton)
 
 

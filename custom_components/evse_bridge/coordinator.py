@@ -4,7 +4,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
 import time
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, TypeGuard, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -18,12 +18,21 @@ from .const import DOMAIN, LOGGER, MAX_BACKOFF
 from .energy import EnergyLedger
 
 if TYPE_CHECKING:
-    from .backends import ChargerBackend
+    from .backends import ChargerBackend, EntryKind
     from .hub import ChargerHandle
 
 
+class EntryRuntimeData:
+    """What a loaded entry holds; each kind of entry has its own."""
+
+    @property
+    def kind(self) -> EntryKind:
+        """Return the entry's kind."""
+        raise NotImplementedError
+
+
 @dataclass(kw_only=True)
-class ChargerRuntimeData:
+class ChargerRuntimeData(EntryRuntimeData):
     """What a loaded charger entry holds."""
 
     backend: ChargerBackend
@@ -31,8 +40,20 @@ class ChargerRuntimeData:
     handle: ChargerHandle
     charger_device_id: str
 
+    @property
+    @override
+    def kind(self) -> EntryKind:
+        """Return the charger's backend."""
+        return self.backend
 
-type EvseBridgeConfigEntry = ConfigEntry[ChargerRuntimeData]
+
+type EvseBridgeConfigEntry = ConfigEntry[EntryRuntimeData]
+type ChargerConfigEntry = ConfigEntry[ChargerRuntimeData]
+
+
+def is_charger(entry: EvseBridgeConfigEntry) -> TypeGuard[ChargerConfigEntry]:
+    """Return whether an entry is a charger's."""
+    return isinstance(entry.runtime_data, ChargerRuntimeData)
 
 
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
@@ -43,14 +64,14 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     only updates of that part (``updated_part``); the others hear all.
     """
 
-    config_entry: EvseBridgeConfigEntry
+    config_entry: ChargerConfigEntry
     updated_part: str | None = None
     """The part the last update was about; None when it concerns all parts."""
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EvseBridgeConfigEntry,
+        entry: ChargerConfigEntry,
         *,
         name: str,
         serial_number: str,
@@ -118,7 +139,7 @@ class PolledCoordinator(ChargerCoordinator):
     def __init__(  # noqa: PLR0913 - what polling needs, by keyword
         self,
         hass: HomeAssistant,
-        entry: EvseBridgeConfigEntry,
+        entry: ChargerConfigEntry,
         *,
         charger: PolledCharger,
         name: str,

@@ -8,7 +8,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAM
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import ChargerConfigEntry
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
@@ -26,7 +26,7 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: EvseBridgeConfigEntry
+    hass: HomeAssistant, entry: ChargerConfigEntry
 ) -> dict[str, Any]:
     """Return the entry, the charger's data and how fresh each part is."""
     runtime = entry.runtime_data

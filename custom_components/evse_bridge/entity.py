@@ -19,7 +19,7 @@ from .api.errors import (
 )
 from .api.model import Part
 from .const import DOMAIN
-from .coordinator import ChargerCoordinator, EvseBridgeConfigEntry
+from .coordinator import ChargerConfigEntry, ChargerCoordinator
 from .hub import ChargerHandle, CommandResult
 
 
@@ -47,7 +47,7 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
     def __init__(
         self,
         *,
-        entry: EvseBridgeConfigEntry,
+        entry: ChargerConfigEntry,
         part_id: str,
         description: EntityDescription,
     ) -> None:
@@ -99,7 +99,7 @@ class EvseBridgeControlEntity(EvseBridgeEntity):
     def __init__(
         self,
         *,
-        entry: EvseBridgeConfigEntry,
+        entry: ChargerConfigEntry,
         part_id: str,
         description: EntityDescription,
     ) -> None:
@@ -154,7 +154,7 @@ class EvseBridgeControlEntity(EvseBridgeEntity):
             ) from err
 
 
-def part_device_info(entry: EvseBridgeConfigEntry, part_id: str) -> DeviceInfo:
+def part_device_info(entry: ChargerConfigEntry, part_id: str) -> DeviceInfo:
     """Return the device of one part, linked to the charger's device."""
     runtime = entry.runtime_data
     part = runtime.coordinator.data.parts[part_id]
@@ -182,13 +182,13 @@ class PartEntityFactory[DescriptionT](Protocol):
     """Creates the entity of one description for one part."""
 
     def __call__(
-        self, *, entry: EvseBridgeConfigEntry, part_id: str, description: DescriptionT
+        self, *, entry: ChargerConfigEntry, part_id: str, description: DescriptionT
     ) -> Entity:
         """Return the entity."""
 
 
 def async_add_part_entities[DescriptionT: PartEntityDescription](
-    entry: EvseBridgeConfigEntry,
+    entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: Iterable[DescriptionT],
     entity_factory: PartEntityFactory[DescriptionT],

@@ -10,7 +10,7 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.const import Platform, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -18,7 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api.control import Capabilities
 from .api.model import ConnectorState, Part
 from .const import DOMAIN
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
 PARALLEL_UPDATES = 1
@@ -51,6 +51,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the current limit of each connector that has one."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.NUMBER, entry, async_add_entities
+        )
+        return
     async_add_part_entities(
         entry, async_add_entities, (CURRENT_LIMIT,), EvseBridgeNumber
     )

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from typing import override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
 PARALLEL_UPDATES = 1
@@ -41,6 +41,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the operating mode of each connector that has modes."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.SELECT, entry, async_add_entities
+        )
+        return
     async_add_part_entities(
         entry, async_add_entities, (OPERATING_MODE,), EvseBridgeSelect
     )

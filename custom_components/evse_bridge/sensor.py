@@ -12,6 +12,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import (
     EntityCategory,
+    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -25,7 +26,7 @@ from homeassistant.helpers.typing import StateType
 
 from .api.control import Capabilities
 from .api.model import ConnectorState, ConnectorStatus, MeterReading, Part, Phases
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeEntity, async_add_part_entities
 
 PARALLEL_UPDATES = 0
@@ -199,6 +200,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add sensors for each part as it appears."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.SENSOR, entry, async_add_entities
+        )
+        return
     async_add_part_entities(
         entry,
         async_add_entities,

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from typing import Any, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
 from .api.model import ConnectorState, Part
-from .coordinator import EvseBridgeConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 from .hub import ChargerHandle, CommandResult
 
@@ -53,6 +53,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches each connector's capabilities call for."""
+    if not is_charger(entry):
+        entry.runtime_data.kind.async_add_entities(
+            Platform.SWITCH, entry, async_add_entities
+        )
+        return
     async_add_part_entities(entry, async_add_entities, SWITCHES, EvseBridgeSwitch)
 
 

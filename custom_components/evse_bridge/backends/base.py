@@ -8,11 +8,17 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, OptionsFlow
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from ..api.control import ChargerControl
 from ..api.model import ChargerInfo
 from ..const import DOMAIN
-from ..coordinator import ChargerCoordinator, ChargerRuntimeData, EvseBridgeConfigEntry
+from ..coordinator import (
+    ChargerConfigEntry,
+    ChargerCoordinator,
+    ChargerRuntimeData,
+    EvseBridgeConfigEntry,
+)
 from ..hub import ChargerHandle, async_get_hub
 
 if TYPE_CHECKING:
@@ -51,6 +57,19 @@ class EntryKind(ABC):
         """Return the kind's options flow, if it has options."""
         return None
 
+    def async_add_entities(
+        self,
+        platform: Platform,
+        entry: EvseBridgeConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        """Add the entities of an entry that is not a charger's, per platform.
+
+        A kind that lists platforms adds its entities here (a charger's come
+        from the platforms themselves, by description and capability).
+        """
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, kw_only=True)
 class Charger:
@@ -75,7 +94,7 @@ class ChargerBackend(EntryKind):
 
     @abstractmethod
     async def async_create(
-        self, hass: HomeAssistant, entry: EvseBridgeConfigEntry
+        self, hass: HomeAssistant, entry: ChargerConfigEntry
     ) -> Charger:
         """Build the charger of an entry; raise ConfigEntryNotReady if unreachable."""
 

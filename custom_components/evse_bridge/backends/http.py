@@ -33,7 +33,7 @@ from ..const import (
     LOGGER,
     MAX_POLL_INTERVAL,
 )
-from ..coordinator import EvseBridgeConfigEntry, PolledCoordinator
+from ..coordinator import ChargerConfigEntry, PolledCoordinator
 from .base import Charger, ChargerBackend
 
 type HttpCharger = CircontrolCharger | MennekesCharger
@@ -72,7 +72,7 @@ class HttpBackend(ChargerBackend):
 
     @override
     async def async_create(
-        self, hass: HomeAssistant, entry: EvseBridgeConfigEntry
+        self, hass: HomeAssistant, entry: ChargerConfigEntry
     ) -> Charger:
         """Identify the charger and poll it."""
         charger = self.create_charger(hass, entry.data)

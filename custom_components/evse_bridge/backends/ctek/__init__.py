@@ -14,7 +14,7 @@ from ...api.ctek_control import CtekModbusControl
 from ...api.ctek_modbus import CtekModbusApi, CtekModbusClient
 from ...api.model import ChargerInfo
 from ...const import CONF_API_VERSION, CONF_MODBUS, CONF_STALE_AFTER
-from ...coordinator import EvseBridgeConfigEntry
+from ...coordinator import ChargerConfigEntry
 from ...sensor import EvseBridgeSensorEntityDescription, connector_value
 from ..base import Charger, ChargerBackend
 from .coordinator import CtekCoordinator
@@ -42,7 +42,7 @@ class CtekBackend(ChargerBackend):
 
     @override
     async def async_create(
-        self, hass: HomeAssistant, entry: EvseBridgeConfigEntry
+        self, hass: HomeAssistant, entry: ChargerConfigEntry
     ) -> Charger:
         """Follow the charger's MQTT topics; control it over Modbus if enabled."""
         options = entry.options

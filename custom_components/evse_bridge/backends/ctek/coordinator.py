@@ -17,7 +17,7 @@ from ...api.ctek_control import CtekModbusControl
 from ...api.errors import ChargerError
 from ...api.model import ChargerState, MeterReading, Part
 from ...const import CONF_BASE_TOPIC, CONF_CHARGER_ID, DOMAIN, LOGGER
-from ...coordinator import ChargerCoordinator, EvseBridgeConfigEntry
+from ...coordinator import ChargerConfigEntry, ChargerCoordinator
 
 # How often to look for parts that stopped publishing; a fraction of the
 # shortest stale time, so an entity goes unavailable close to when it should.
@@ -41,7 +41,7 @@ class CtekCoordinator(ChargerCoordinator):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EvseBridgeConfigEntry,
+        entry: ChargerConfigEntry,
         *,
         stale_after: timedelta,
         control: CtekModbusControl | None,
