@@ -1,4 +1,4 @@
-"""The scenario file: one simulated day, as JSON (docs/smart-charging.md).
+"""The scenario file: one simulated day, as JSON (README.md, "The scenario format").
 
 Times are seconds from the scenario's start; the per-minute data covers the
 whole day. Loading checks every field and fails with ScenarioError naming it.
