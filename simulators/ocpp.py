@@ -35,6 +35,7 @@ import ssl
 from types import TracebackType
 from typing import Any, Final, Self, cast
 from urllib.parse import urlsplit
+import uuid
 
 import aiohttp
 from ocpp.exceptions import OCPPError
@@ -1076,6 +1077,20 @@ class OcppSimulator:
         return await self._protocol.call(
             message, suppress=False, skip_schema_validation=True
         )  # type: ignore[no-untyped-call]
+
+    async def send_call(self, action: str, payload: object) -> list[Any]:
+        """Send a CALL frame with any payload, as it is; return the answer frame."""
+        unique_id = f"raw-{uuid.uuid4().hex[:16]}"
+        await self.send_raw(json.dumps([2, unique_id, action, payload]))
+        return cast(
+            "list[Any]",
+            await self.wait_frame(
+                lambda frame: (
+                    isinstance(frame, list)
+                    and frame[:2] in ([3, unique_id], [4, unique_id])
+                )
+            ),
+        )
 
     async def wait_frame(
         self, predicate: Callable[[Any], bool], within: float = 5.0

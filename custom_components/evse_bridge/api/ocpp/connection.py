@@ -84,9 +84,9 @@ class CentralSystemConnection(OcppRpc):
 
     def _require_connector(self, action: str, connector_id: int) -> None:
         self._require_admitted(action)
-        if connector_id > MAX_CONNECTORS:
+        if not 0 <= connector_id <= MAX_CONNECTORS:
             raise PropertyConstraintViolationError(
-                details={"cause": f"connectorId above {MAX_CONNECTORS}"}
+                details={"cause": f"connectorId must be 0-{MAX_CONNECTORS}"}
             )
 
     def _id_tag_info(self, id_tag: str) -> IdTagInfo:

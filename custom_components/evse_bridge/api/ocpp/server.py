@@ -15,10 +15,10 @@ known charge points are capped, so nothing from the network grows memory
 without bound.
 """
 
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
 import base64
 import binascii
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 import hmac
 import logging
 import re
