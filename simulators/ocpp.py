@@ -276,6 +276,10 @@ class _Protocol(ChargePoint):
     ) -> call_result.ClearChargingProfile:
         """Remove the profiles that match every filter given."""
         self._fault(Action.clear_charging_profile)
+        if not self._carry_out(Action.clear_charging_profile):
+            return call_result.ClearChargingProfile(
+                status=ClearChargingProfileStatus.accepted
+            )
         removed = self.sim.clear_profiles(
             profile_id=id,
             connector_id=connector_id,
@@ -379,6 +383,8 @@ class _Protocol(ChargePoint):
                 connector.unavailable_after_session = True
             return call_result.ChangeAvailability(status=AvailabilityStatus.scheduled)
         if self._carry_out(Action.change_availability):
+            if connector_id == 0:
+                self.sim.station_available = available
             for connector in targets:
                 connector.available = available
                 connector.unavailable_after_session = False
@@ -482,6 +488,8 @@ class OcppSimulator:
             "SupportedFeatureProfiles": ("Core,SmartCharging,RemoteTrigger", True),
         }
         self.faults = OcppFaults()
+        self.station_available = True
+        self.reported_station: ChargePointStatus | None = None
         self.profiles: list[tuple[int, dict[str, Any]]] = []
         """Installed charging profiles: (connector id, profile)."""
         self.registration: str | None = None
@@ -617,8 +625,9 @@ class OcppSimulator:
 
     async def settle(self) -> None:
         """Wait until the background work has finished."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        # Only tasks still running: a finished one leaves the set a moment later.
+        while running := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _call(self, payload: object) -> Any:
         if self._protocol is None or not self.connected:
@@ -652,14 +661,7 @@ class OcppSimulator:
     async def send_status(self, connector_id: int | None = None) -> None:
         """Send StatusNotification for the station (0) and every connector, or one."""
         if connector_id in {None, 0}:
-            await self._call(
-                call.StatusNotification(
-                    connector_id=0,
-                    error_code=ChargePointErrorCode.no_error,
-                    status=ChargePointStatus.available,
-                    timestamp=_ocpp_time(self.now()),
-                )
-            )
+            await self._send_station_status()
         for connector in self.targets(connector_id or 0):
             connector.status = self._status(connector)
             await self._call(
@@ -672,8 +674,28 @@ class OcppSimulator:
             )
             connector.reported_status = connector.status
 
+    @property
+    def station_status(self) -> ChargePointStatus:
+        """Return the status of connector 0, the whole station."""
+        if self.station_available:
+            return ChargePointStatus.available
+        return ChargePointStatus.unavailable
+
+    async def _send_station_status(self) -> None:
+        self.reported_station = self.station_status
+        await self._call(
+            call.StatusNotification(
+                connector_id=0,
+                error_code=ChargePointErrorCode.no_error,
+                status=self.station_status,
+                timestamp=_ocpp_time(self.now()),
+            )
+        )
+
     async def report_changes(self) -> None:
-        """Send StatusNotification for the connectors whose status changed."""
+        """Send StatusNotification for what changed: the station, each connector."""
+        if self.station_status != self.reported_station and self.connected:
+            await self._send_station_status()
         for connector in self.connectors.values():
             status = self._status(connector)
             if status != connector.reported_status and self.connected:

@@ -53,7 +53,7 @@ async def harness() -> AsyncIterator[Harness]:
         yield running
 
 
-# --- Admission -----------------------------------------------------------------------
+# --- Admission ------------------------------------------------------------------------
 
 
 async def test_pending_until_accepted(harness: Harness) -> None:

@@ -185,8 +185,9 @@ class OcppChargePoint:
 
     async def settle(self) -> None:
         """Wait until the work started for the connection (its set-up) is done."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        # Only tasks still running: a finished one leaves the set a moment later.
+        while running := [task for task in self._tasks if not task.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
 
     def needs_configuration(self, connection: OcppRpc) -> bool:
         """Return True once per connection of an accepted charge point.

@@ -419,21 +419,21 @@ class OcppControl:
             return AvailabilityChange.APPLIED
 
     def _shows_available(self, connector_id: int) -> bool | None:
-        """Return what the charge point reports about a connector's availability."""
+        """Return what the charge point reports about a connector's availability.
+
+        For connector 0, what all connectors report (the station's own status
+        applies to each of them); None while they differ or report nothing.
+        """
         parts = self._cp.snapshot().state.parts
         if connector_id:
-            part = parts.get(part_id(connector_id))
-            return (
-                None
-                if part is None or part.connector is None
-                else part.connector.charging_enabled
-            )
+            chosen = [parts.get(part_id(connector_id))]
+        else:
+            chosen = list(parts.values())
         shown = {
-            part.connector.charging_enabled for part in parts.values() if part.connector
+            part.connector.charging_enabled
+            for part in chosen
+            if part is not None and part.connector is not None
         }
-        station = self._cp.records.get(0)
-        if station is not None and station.status is not None:
-            shown.add(station.status != "Unavailable")
         return shown.pop() if len(shown) == 1 else None
 
     async def reset(self, *, hard: bool = False) -> None:

@@ -37,7 +37,7 @@ _UNITS: Final[dict[str, dict[str | None, float]]] = {
     CURRENT: {"A": 1.0},
     CURRENT_OFFERED: {"A": 1.0},
     VOLTAGE: {"V": 1.0},
-    FREQUENCY: {None: 1.0},  # UnitOfMeasure has no Hz: only an absent unit
+    FREQUENCY: {None: 1.0, "Hertz": 1.0},  # the 1.6 schema's errata unit
     SOC: {"Percent": 1.0},
 }
 # Phase to index; voltages come as L1-N (or L1), line-to-line ones are left out.
