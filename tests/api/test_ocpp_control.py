@@ -512,3 +512,27 @@ async def test_reconnection_without_boot_learns_the_identity(harness: Harness) -
         await harness.settle(sim)
         assert sim.boots == 1  # booted on request
         assert harness.snapshots.latest().info is not None
+
+
+async def test_set_up_keeps_what_it_may(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Read-only keys are not written; what is kept is bounded; triggers may fail."""
+    async with harness.simulator() as sim:
+        sim.configuration["MeterValuesSampledData"] = (
+            "Energy.Active.Import.Register",
+            True,
+        )
+        for number in range(300):
+            sim.configuration[f"Vendor{number}"] = ("x", True)
+        sim.faults.call_errors["TriggerMessage"] = "NotImplemented"
+        await harness.accept(sim)
+        configuration = harness.charge_point().configuration
+        assert len(configuration) == 256
+        assert configuration["NumberOfConnectors"] == ("1", True)
+        assert not [
+            payload
+            for payload in sent(sim, "ChangeConfiguration")
+            if payload["key"] == "MeterValuesSampledData"
+        ]
+    assert logged(caplog, "NotImplemented") == 2  # status, meter values: one each

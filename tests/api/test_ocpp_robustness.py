@@ -686,3 +686,87 @@ async def test_settings_are_checked() -> None:
         with pytest.raises(ValueError, match="must"):
             OcppSettings(**options)
     assert FAST.accepts("anything")
+
+
+async def test_failed_stop_is_refused_for_a_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A StopTransaction that cannot be saved gets InternalError; the retry counts."""
+
+    class Flaky(MemoryTransactionStore):
+        fail = False
+
+        async def save(self, data: StoredLedger) -> None:
+            if self.fail:
+                msg = "disk full"
+                raise OSError(msg)
+            await super().save(data)
+
+    store = Flaky()
+    async with (
+        running_harness(store=store) as harness,
+        accepted_simulator(harness) as sim,
+    ):
+        await sim.plug_in()
+        await harness.settle(sim)
+        store.fail = True
+        with pytest.raises(OCPPError) as refused:
+            await sim.unplug()
+        assert code_of(refused.value) == "InternalError"
+        running = next(iter(harness.server.ledger))
+        assert running.is_open
+        store.fail = False
+        await sim.call_unchecked(
+            "StopTransaction",
+            {
+                "transaction_id": running.id,
+                "meter_stop": 1,
+                "timestamp": "2030-01-01T00:00:00Z",
+            },
+        )
+        assert not next(iter(harness.server.ledger)).is_open
+    assert logged(caplog, "Could not save") == 1
+
+
+async def test_a_failure_in_our_code_ends_nothing(
+    harness: Harness,
+    sim: OcppSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Should handling a frame fail unexpectedly, it is logged once; the link lives."""
+
+    def broken(*_: object) -> None:
+        msg = "a bug"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(harness.charge_point(), "needs_configuration", broken)
+    for _ in range(3):
+        await sim.heartbeat()
+    assert sim.connected
+    assert logged(caplog, "could not be handled (RuntimeError") == 1
+
+
+async def test_calls_on_a_closed_connection(
+    harness: Harness, sim: OcppSimulator
+) -> None:
+    """A connection that has ended refuses calls with OcppConnectionError."""
+    from ocpp.v16 import call, call_result  # noqa: PLC0415 - the library's messages
+
+    connection = harness.charge_point().connection
+    assert connection is not None
+    await sim.disconnect()
+    await harness.snapshots.until(lambda snapshot: not snapshot.connected)
+    assert connection.closed
+    with pytest.raises(OcppConnectionError, match="not connected"):
+        await connection.request(call.Heartbeat(), call_result.Heartbeat)
+
+
+async def test_stopping_the_server_closes_connections() -> None:
+    """Charge points are told the central system goes away (1001)."""
+    async with running_harness() as harness:
+        sim = harness.simulator()
+        await sim.connect()
+        await sim.boot()
+    assert await sim.wait_disconnected() == 1001
+    await sim.close()
