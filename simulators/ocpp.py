@@ -496,6 +496,8 @@ class OcppSimulator:
         """The status of the last BootNotification."""
         self.boot_interval = 0
         """The interval the last BootNotification answer gave."""
+        self.accepted = asyncio.Event()
+        """Set once a BootNotification was accepted."""
         self.boots = 0
         self.frames: deque[Any] = deque(maxlen=FRAME_LOG_SIZE)
         """Frames received from the central system, parsed."""
@@ -511,7 +513,6 @@ class OcppSimulator:
         self._next_local_id = -1
         self._assigned: dict[int, int] = {}
         self.offline = False
-        self.plugged_in_once = False
 
     # --- Clock and connection ---------------------------------------------------
 
@@ -629,11 +630,25 @@ class OcppSimulator:
         while running := [task for task in self._tasks if not task.done()]:
             await asyncio.gather(*running, return_exceptions=True)
 
-    async def _call(self, payload: object) -> Any:
-        if self._protocol is None or not self.connected:
+    async def _call(self, payload: object, **options: bool) -> Any:
+        """Send a request and return the answer; fail when the connection closes."""
+        if self._protocol is None or self._reader is None or not self.connected:
             msg = "The simulated charge point is not connected"
             raise ConnectionError(msg)
-        return await self._protocol.call(payload, suppress=False)  # type: ignore[no-untyped-call]
+        answer = asyncio.ensure_future(
+            self._protocol.call(payload, suppress=False, **options)  # type: ignore[no-untyped-call]
+        )
+        try:
+            await asyncio.wait(
+                {answer, self._reader}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            if not answer.done():
+                answer.cancel()
+        if answer.cancelled():
+            msg = "The connection closed before the answer came"
+            raise ConnectionError(msg)
+        return answer.result()
 
     # --- Messages to the central system -----------------------------------------
 
@@ -651,6 +666,7 @@ class OcppSimulator:
         self.registration = answer.status
         self.boot_interval = int(answer.interval)
         if answer.status == RegistrationStatus.accepted:
+            self.accepted.set()
             await self.send_status()
         return cast("str", answer.status)
 
@@ -1092,13 +1108,8 @@ class OcppSimulator:
 
         The central system's CALLERROR comes back as the library's OCPPError.
         """
-        if self._protocol is None:
-            msg = "The simulated charge point is not connected"
-            raise ConnectionError(msg)
         message = getattr(call, action)(**payload)
-        return await self._protocol.call(
-            message, suppress=False, skip_schema_validation=True
-        )  # type: ignore[no-untyped-call]
+        return await self._call(message, skip_schema_validation=True)
 
     async def send_call(self, action: str, payload: object) -> list[Any]:
         """Send a CALL frame with any payload, as it is; return the answer frame."""
@@ -1202,14 +1213,13 @@ async def _connection(sim: OcppSimulator, args: argparse.Namespace) -> None:
     try:
         while await sim.boot() != RegistrationStatus.accepted:
             print(f"Boot {sim.registration}; trying again", flush=True)
-            for _ in range(max(sim.boot_interval, 1)):
-                await asyncio.sleep(1)
-                if sim.registration == RegistrationStatus.accepted or not sim.connected:
-                    break
-            if sim.registration == RegistrationStatus.accepted or not sim.connected:
+            # Boot again after the interval, or sooner when asked to.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(sim.boot_interval):
+                    await sim.accepted.wait()
+            if sim.accepted.is_set():
                 break
-        if sim.plugged_in_once is False and args.plugged_in:
-            sim.plugged_in_once = True
+        if args.plugged_in and not sim.connectors[1].plugged_in:
             await sim.plug_in()
         while sim.connected:
             interval = args.interval or float(

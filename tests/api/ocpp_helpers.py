@@ -37,11 +37,20 @@ class Decisions:
 
     decided: dict[str, Admission] = field(default_factory=dict)
     asked: list[tuple[str, ChargerInfo | None]] = field(default_factory=list)
+    _asked_again: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __call__(self, charge_point_id: str, info: ChargerInfo | None) -> Admission:
         """Answer for a charge point: pending unless decided."""
         self.asked.append((charge_point_id, info))
+        self._asked_again.set()
         return self.decided.get(charge_point_id, Admission.PENDING)
+
+    async def until_asked(self, times: int) -> None:
+        """Wait until the hook has been asked this many times in all."""
+        async with asyncio.timeout(WAIT_S):
+            while len(self.asked) < times:
+                self._asked_again.clear()
+                await self._asked_again.wait()
 
 
 @dataclass
