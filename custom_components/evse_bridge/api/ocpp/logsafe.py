@@ -42,10 +42,6 @@ class OnceLog:
         self._seen.add(kind)
         self._logger.log(level, message, *args)
 
-    def forget(self, kind: Hashable) -> None:
-        """Log ``kind`` again the next time it happens (it was resolved)."""
-        self._seen.discard(kind)
-
 
 class LibraryLogger:
     """The logger handed to the ocpp library.
