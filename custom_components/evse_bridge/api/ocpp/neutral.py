@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..model import (  # noqa: TID252 - the layer's own model: no absolute path
+from ..model import (
     ChargerInfo,
     ChargerState,
     ConnectorState,
