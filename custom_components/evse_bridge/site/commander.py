@@ -1,0 +1,106 @@
+"""Set-points to one connector: never blocking the meter, the newest one wins."""
+
+import asyncio
+import time
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+
+from ..api.errors import ChargerError, CommandNotSupportedError
+from ..const import LOGGER
+from ..hub import ChargerHandle, ConnectorRef, async_get_hub
+from .const import COMMAND_RETRY
+
+
+class Commander:
+    """Carries one connector's set-points out through the hub.
+
+    A set-point is handed over without waiting (the meter path never awaits a
+    charger); at most one command sequence is in flight, and when it ends the
+    newest set-point is sent if it differs from what the charger has. 0 pauses:
+    by a 0 A limit where the charger takes one, else by pausing charging; a
+    later current resumes it. A failure is logged once and tried again after
+    COMMAND_RETRY.
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, ref: ConnectorRef
+    ) -> None:
+        """Command connector ``ref``."""
+        self._hass = hass
+        self._entry = entry
+        self.ref = ref
+        self.wanted: int | None = None
+        self.sent: int | None = None
+        """The last set-point the charger accepted (None: not known)."""
+        self.failed = False
+        self._retry_at = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    @callback
+    def submit(self, amps: int) -> None:
+        """Ask for ``amps`` (0 = paused); returns at once."""
+        self.wanted = amps
+        if self._task is not None and not self._task.done():
+            return  # the running sequence sends the newest set-point next
+        if amps == self.sent or time.monotonic() < self._retry_at:
+            return
+        self._task = self._entry.async_create_background_task(
+            self._hass,
+            self._run(),
+            f"evse_bridge site command {self.ref.charger_id} {self.ref.connector}",
+        )
+
+    async def _run(self) -> None:
+        while (amps := self.wanted) is not None and amps != self.sent:
+            handle = async_get_hub(self._hass).get(self.ref.charger_id)
+            if handle is None:
+                return  # not loaded: the next set-point after it loads goes out
+            try:
+                await self._send(handle, amps)
+            except (ChargerError, ValueError) as err:
+                if not self.failed:
+                    LOGGER.warning(
+                        "Could not set %s connector %s to %s A: %s",
+                        handle.name,
+                        self.ref.connector,
+                        amps,
+                        err,
+                    )
+                self.failed = True
+                self.sent = None
+                self._retry_at = time.monotonic() + COMMAND_RETRY.total_seconds()
+                return
+            if self.failed:
+                LOGGER.info(
+                    "%s connector %s takes commands again",
+                    handle.name,
+                    self.ref.connector,
+                )
+                self.failed = False
+            self.sent = amps
+
+    async def _send(self, handle: ChargerHandle, amps: int) -> None:
+        number = self.ref.connector
+        capabilities = handle.capabilities(number)
+        limit = capabilities.current_limit
+        if amps == 0 and limit is not None and limit.zero_pauses:
+            await handle.async_set_current_limit(number, 0)
+        elif amps == 0 and capabilities.pause_resume:
+            await handle.async_set_charging_enabled(number, False)  # noqa: FBT003
+        elif limit is None:
+            msg = f"{handle.name} connector {number} has no current limit"
+            raise CommandNotSupportedError(msg)
+        else:
+            # A charger that can neither pause nor take 0 A gets its least.
+            await handle.async_set_current_limit(
+                number, min(max(amps, limit.min_a), limit.max_a)
+            )
+            part = handle.connector(number)
+            paused = (
+                part is not None
+                and part.connector is not None
+                and (part.connector.charging_enabled is False)
+            )
+            if amps > 0 and paused and capabilities.pause_resume:
+                await handle.async_set_charging_enabled(number, True)  # noqa: FBT003

@@ -1,0 +1,1 @@
+"""Tests of the site: main fuse, meter, smart charging in Home Assistant."""

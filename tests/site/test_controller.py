@@ -1,0 +1,134 @@
+"""The site controller: the guard acts on each meter sample through the hub."""
+
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.evse_bridge.api.errors import ChargerConnectionError
+
+from .conftest import FakeControl, set_meter
+from .helpers import car_amps, run, silence, state
+
+REASON = "sensor.garage_connector_1_smart_charging_reason"
+GUARD = "binary_sensor.garage_connector_1_fuse_guard_active"
+
+
+async def setup_site(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Load the site with the meter at 2 A a phase."""
+    set_meter(hass, 2.0, 2.0, 2.0)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_charges_then_reduces_when_the_oven_starts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Fast mode reaches the charger's maximum; an oven on L3 cuts it at once."""
+    await setup_site(hass, site_entry)
+    # Right after a start the meter is not trusted yet: paused.
+    assert control.commands == [("enabled", 0)]
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    assert state(hass, REASON).state == "charging"
+    assert state(hass, GUARD).state == "off"
+
+    control.commands.clear()
+    await run(hass, freezer, control, 1, house=(2.0, 2.0, 12.0))
+    # 20 A fuse, 0.5 A margin, 12 A of house on L3: 7 A is left for the car.
+    assert control.commands == [("limit", 7)]
+    reason = state(hass, REASON)
+    assert reason.state == "fuse_limited"
+    assert reason.attributes["phase"] == "L3"
+    assert reason.attributes["limit_a"] == 20
+    assert state(hass, GUARD).state == "on"
+
+
+async def test_silent_meter_pauses_within_one_cycle(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """No meter sample for 10 s: the timer notices and the charger pauses."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    control.commands.clear()
+    await silence(hass, freezer, 9)
+    assert control.commands == []
+    await silence(hass, freezer, 6)
+    assert control.commands == [("enabled", 0)]
+    assert state(hass, REASON).state == "meter_stale"
+    assert state(hass, GUARD).state == "on"
+    # Back with current: the limit goes out, then charging resumes.
+    control.commands.clear()
+    await run(hass, freezer, control, 120)
+    assert control.commands[-2:] == [("limit", 16), ("enabled", 1)]
+
+
+async def test_safe_current_fallback(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """With the safe-current fallback a silent meter brings the car down to it."""
+    hass.config_entries.async_update_entry(
+        site_entry,
+        options={**site_entry.options, "fallback": "safe_current"},
+    )
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    control.commands.clear()
+    await silence(hass, freezer, 15)
+    assert control.commands == [("limit", 6)]
+    assert state(hass, REASON).attributes["limit_a"] == 6
+
+
+async def test_command_errors_are_logged_once_and_retried(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A charger that refuses is asked again later, and the log says so once."""
+    control.fail = ChargerConnectionError("unreachable")
+    with caplog.at_level(logging.WARNING):
+        await setup_site(hass, site_entry)
+        await run(hass, freezer, control, 40)
+    assert caplog.text.count("Could not set Garage connector 1 to 0 A") == 1
+    control.fail = None
+    await run(hass, freezer, control, 30)
+    assert control.commands == [("enabled", 0)]
+    assert "takes commands again" in caplog.text
+
+
+async def test_state_survives_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Mode and the engine's state come back after the entry reloads."""
+    await setup_site(hass, site_entry)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_connector_1_smart_charging", "option": "off"},
+        blocking=True,
+    )
+    await run(hass, freezer, control, 5)
+    assert state(hass, REASON).state == "off"
+    assert await hass.config_entries.async_reload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    await run(hass, freezer, control, 5)
+    assert state(hass, "select.garage_connector_1_smart_charging").state == "off"
+    assert state(hass, REASON).state == "off"
