@@ -7,7 +7,8 @@ and what to do while the meter is silent). The entry's data holds the name;
 its options hold everything else.
 """
 
-from typing import Any, override
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
@@ -189,13 +190,10 @@ class _SiteForms:
     hass: HomeAssistant
     _values: Values
 
-    async def _async_done(self) -> ConfigFlowResult:
-        raise NotImplementedError
-
-    def _form(
-        self, step_id: str, schema: vol.Schema, values: Values, errors: dict[str, str]
-    ) -> ConfigFlowResult:
-        raise NotImplementedError
+    _async_done: Callable[[], Awaitable[ConfigFlowResult]]
+    """Create, or update, the entry from the values."""
+    _form: Callable[[str, vol.Schema, Values, dict[str, str]], ConfigFlowResult]
+    """Show one of the forms."""
 
     async def _async_site(
         self, user_input: Values | None, *, with_name: bool
@@ -263,8 +261,6 @@ DEFAULTS: Values = {
 class SiteFlow(_SiteForms, ConfigFlow):
     """Set a site up, or reconfigure it."""
 
-    _site_name: str
-
     async def async_step_site(
         self, user_input: Values | None = None
     ) -> ConfigFlowResult:
@@ -273,12 +269,10 @@ class SiteFlow(_SiteForms, ConfigFlow):
             return self.async_abort(reason="no_chargers")
         if user_input is None:
             self._values = dict(DEFAULTS)
-        elif self.source != SOURCE_RECONFIGURE:
+        else:
             await self.async_set_unique_id(f"{SITE}_{slugify(user_input[CONF_NAME])}")
             self._abort_if_unique_id_configured()
-        form = await self._async_site(
-            user_input, with_name=self.source != SOURCE_RECONFIGURE
-        )
+        form = await self._async_site(user_input, with_name=True)
         return form or await self.async_step_site_meter()
 
     async def async_step_site_reconfigure(
@@ -290,7 +284,6 @@ class SiteFlow(_SiteForms, ConfigFlow):
         form = await self._async_site(user_input, with_name=False)
         return form or await self.async_step_site_meter()
 
-    @override
     def _form(
         self, step_id: str, schema: vol.Schema, values: Values, errors: dict[str, str]
     ) -> ConfigFlowResult:
@@ -302,7 +295,6 @@ class SiteFlow(_SiteForms, ConfigFlow):
             errors=errors,
         )
 
-    @override
     async def _async_done(self) -> ConfigFlowResult:
         values = dict(self._values)
         if self.source == SOURCE_RECONFIGURE:
@@ -333,7 +325,6 @@ class SiteOptionsFlow(_SiteForms, OptionsFlowWithReload):
         form = await self._async_site(user_input, with_name=False)
         return form or await self.async_step_site_meter()
 
-    @override
     def _form(
         self, step_id: str, schema: vol.Schema, values: Values, errors: dict[str, str]
     ) -> ConfigFlowResult:
@@ -343,6 +334,5 @@ class SiteOptionsFlow(_SiteForms, OptionsFlowWithReload):
             errors=errors,
         )
 
-    @override
     async def _async_done(self) -> ConfigFlowResult:
         return self.async_create_entry(data=self._values)
