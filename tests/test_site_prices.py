@@ -391,6 +391,7 @@ async def test_tibber_cannot_tell_the_home(
             {"prices_today": [{"time": "noon", "price": 1.0}]},
             "not an aware time: 'noon'",
         ),
+        ({"prices_today": [{"time": 1764662400, "price": 1.0}]}, "not an aware time"),
         (
             {"prices_today": [{"time": "2026-12-02T10:00:00", "price": 1.0}]},
             "not an aware time",
