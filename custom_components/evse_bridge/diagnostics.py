@@ -8,7 +8,8 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAM
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
-from .coordinator import ChargerConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
+from .site.kind import SiteRuntimeData
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
@@ -26,9 +27,18 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ChargerConfigEntry
+    hass: HomeAssistant, entry: EvseBridgeConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, the charger's data and how fresh each part is."""
+    """Return the entry, the charger's data and how fresh each part is.
+
+    A site returns its settings, what the engine last decided and its state.
+    """
+    if isinstance(entry.runtime_data, SiteRuntimeData):
+        return {
+            "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+            **entry.runtime_data.controller.diagnostics(),
+        }
+    assert is_charger(entry)  # noqa: S101 - a charger or a site
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     control = runtime.handle.control

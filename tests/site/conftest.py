@@ -1,5 +1,6 @@
 """Fixtures of the site tests: a fake charger in the hub and a meter of states."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, override
 
@@ -56,10 +57,12 @@ class FakeControl(ChargerControl):
         self.commands: list[tuple[str, int]] = []
         self.fail: Exception | None = None
         self.range = CurrentRange(min_a=6, max_a=16)
+        self.pause_resume = True
+        self.unregister: Callable[[], None] = lambda: None
 
     @override
     def capabilities(self, part: Part) -> Capabilities:
-        return Capabilities(current_limit=self.range, pause_resume=True)
+        return Capabilities(current_limit=self.range, pause_resume=self.pause_resume)
 
     @override
     async def set_current_limit(self, connector: int, amps: int) -> None:
@@ -148,7 +151,7 @@ async def control(hass: HomeAssistant) -> FakeControl:
         identifiers={(DOMAIN, f"{SERIAL}_connector1")},
         name="Garage connector 1",
     )
-    async_get_hub(hass).async_register(
+    fake.unregister = async_get_hub(hass).async_register(
         ChargerHandle(
             entry=entry,
             info=ChargerInfo(serial_number=SERIAL, manufacturer="Test"),

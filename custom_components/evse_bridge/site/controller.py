@@ -9,7 +9,7 @@ pauses survive a restart.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -167,6 +167,27 @@ class SiteController:
         """Change a connector's settings and run the engine on them."""
         self.settings[key] = replace(self.settings[key], **changes)
         self._step()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the settings, the latest decision and the engine's state."""
+        return {
+            "settings": {
+                key: {
+                    "mode": value.mode.value,
+                    "target_kwh": value.target_kwh,
+                    "ready_by": value.ready_by.isoformat(),
+                }
+                for key, value in self.settings.items()
+            },
+            "decision": None if self.decision is None else asdict(self.decision),
+            "prices": len(self.prices),
+            "pv_forecast": len(self.pv_forecast),
+            "commands": {
+                key: {"wanted": item.wanted, "sent": item.sent, "failed": item.failed}
+                for key, item in self.commanders.items()
+            },
+            "engine": self.engine.snapshot(),
+        }
 
     # -- triggers -------------------------------------------------------------
 
