@@ -1,5 +1,6 @@
 """Fixtures of the site tests: a fake charger in the hub and a meter of states."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, override
@@ -56,7 +57,9 @@ class FakeControl(ChargerControl):
         self.coordinator = coordinator
         self.commands: list[tuple[str, int]] = []
         self.fail: Exception | None = None
-        self.range = CurrentRange(min_a=6, max_a=16)
+        self.range: CurrentRange | None = CurrentRange(min_a=6, max_a=16)
+        self.gate: asyncio.Event | None = None
+        """While set, commands wait for it (a slow charger)."""
         self.pause_resume = True
         self.unregister: Callable[[], None] = lambda: None
 
@@ -66,17 +69,19 @@ class FakeControl(ChargerControl):
 
     @override
     async def set_current_limit(self, connector: int, amps: int) -> None:
-        self._check()
+        await self._check()
         self.commands.append(("limit", amps))
         self.coordinator.change(current_limit_a=float(amps))
 
     @override
     async def set_charging_enabled(self, connector: int, enabled: bool) -> None:
-        self._check()
+        await self._check()
         self.commands.append(("enabled", int(enabled)))
         self.coordinator.change(charging_enabled=enabled)
 
-    def _check(self) -> None:
+    async def _check(self) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail is not None:
             raise self.fail
 
@@ -114,9 +119,17 @@ class FakeCoordinator(ChargerCoordinator):
             }
         )
 
+    metered = True
+    """False: the connector reports what it offers, not what the car draws."""
+
     def draw(self, *amps: float) -> None:
         """Let the car draw ``amps`` per phase."""
         part = self.data.parts["connector1"]
+        if not self.metered:
+            self.change(charging=amps[0] > 0, offered_current_a=amps[0])
+            part = self.data.parts["connector1"]
+            self.data = ChargerState(parts={"connector1": replace(part, meter=None)})
+            return
         self.data = ChargerState(
             parts={
                 "connector1": replace(

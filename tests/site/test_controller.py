@@ -132,3 +132,28 @@ async def test_state_survives_a_restart(
     await run(hass, freezer, control, 5)
     assert state(hass, "select.garage_connector_1_smart_charging").state == "off"
     assert state(hass, REASON).state == "off"
+
+
+async def test_a_connector_without_a_meter_counts_what_it_offers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Without the car's current, the offered current is taken as drawn.
+
+    Otherwise the car's own 16 A would look like house load and cut itself.
+    """
+    control.coordinator.metered = False
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    control.commands.clear()
+    await run(hass, freezer, control, 10)
+    assert control.commands == []
+    # A charger leaving the hub with the engine's default limits (6-16 A)
+    # leaves the engine as it is.
+    engine = site_entry.runtime_data.controller.engine
+    control.unregister()
+    await run(hass, freezer, control, 1)
+    assert site_entry.runtime_data.controller.engine is engine

@@ -115,6 +115,38 @@ async def test_cheapest_mode_plans_the_cheap_hours(
     assert state(hass, TARGET).state == "10.0"
 
 
+async def test_window_mode_waits_for_the_window(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Window mode charges in the fixed window, 01:00-05:00 (across midnight too)."""
+    await hass.config.async_set_time_zone("UTC")
+    freezer.move_to(START)
+    hass.config_entries.async_update_entry(
+        site_entry,
+        options={
+            **site_entry.options,
+            "window_start": "23:00:00",
+            "window_end": "05:00:00",
+        },
+    )
+    await load(hass, site_entry)
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": TARGET, "value": 10}, blocking=True
+    )
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": MODE, "option": "window"},
+        blocking=True,
+    )
+    await run(hass, freezer, control, 60)
+    assert state(hass, PLAN).state == "2026-12-02T23:00:00+00:00"
+    assert state(hass, REASON).state == "waiting_for_slot"
+
+
 async def test_choices_survive_a_restart(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -62,3 +62,6 @@ SAVE_DELAY: Final = timedelta(seconds=30)
 # (issue 10: warn above 10 s), judged over the last SLOW_WINDOW intervals.
 SLOW_INTERVAL: Final = timedelta(seconds=10)
 SLOW_WINDOW: Final = 6
+# After a start, the meter's integration may still be loading: no repair
+# issue this early (the guard is in its fallback meanwhile anyway).
+STARTUP_GRACE: Final = timedelta(seconds=60)

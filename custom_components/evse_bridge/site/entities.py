@@ -89,9 +89,9 @@ class SiteEntity(Entity):
         self._last_shown: object = None
 
     @property
-    def decision(self) -> ChargerDecision | None:
-        """Return the engine's latest answer for this connector."""
-        return self.controller.decisions.get(self.key)
+    def decision(self) -> ChargerDecision:
+        """Return the engine's latest answer (it has run before entities exist)."""
+        return self.controller.decisions[self.key]
 
     def _shown(self) -> object:
         """Return what the entity shows; it is written when that changes."""
@@ -206,16 +206,14 @@ class ReasonSensor(SiteEntity, SensorEntity):
 
     @property
     @override
-    def native_value(self) -> str | None:
+    def native_value(self) -> str:
         """Return the reason's code, shown translated."""
-        return None if self.decision is None else self.decision.reason.code.value
+        return self.decision.reason.code.value
 
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the set-point and the reason's phase, current, limit and time."""
-        if self.decision is None:
-            return {}
         reason = self.decision.reason
         until = _timestamp(reason.until)
         return {
@@ -239,21 +237,17 @@ class PlanSensor(SiteEntity, SensorEntity):
     _attr_device_class = SensorDeviceClass.TIMESTAMP
 
     @property
-    def _plan_value(self) -> Any:
-        return None if self.decision is None else self.decision.plan
-
-    @property
     @override
     def native_value(self) -> datetime | None:
         """Return the planned start."""
-        plan = self._plan_value
+        plan = self.decision.plan
         return None if plan is None else _timestamp(plan.next_start)
 
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the expected cost and energy, and the planned slots."""
-        plan = self._plan_value
+        plan = self.decision.plan
         if plan is None:
             return {}
         return {
@@ -273,7 +267,7 @@ class PlanSensor(SiteEntity, SensorEntity):
 
     @override
     def _shown(self) -> object:
-        return self._plan_value
+        return self.decision.plan
 
 
 class GuardBinarySensor(SiteEntity, BinarySensorEntity):
@@ -281,13 +275,9 @@ class GuardBinarySensor(SiteEntity, BinarySensorEntity):
 
     @property
     @override
-    def is_on(self) -> bool | None:
+    def is_on(self) -> bool:
         """Return whether the guard limits the connector now."""
-        return (
-            None
-            if self.decision is None
-            else self.decision.reason.code in GUARD_REASONS
-        )
+        return self.decision.reason.code in GUARD_REASONS
 
     @override
     def _shown(self) -> object:

@@ -4,9 +4,10 @@ from collections import deque
 
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
-from .const import SLOW_INTERVAL, SLOW_WINDOW
+from .const import SLOW_INTERVAL, SLOW_WINDOW, STARTUP_GRACE
 from .meter import usable
 
 
@@ -16,13 +17,16 @@ class MeterHealth:
     A sensor is slow when its reports over the last SLOW_WINDOW intervals
     came more than SLOW_INTERVAL apart on average, or when it has said nothing
     for longer than that window; either clears once it reports fast again.
+    Nothing is raised in the first STARTUP_GRACE, while other integrations
+    are still starting.
     """
 
     def __init__(
         self, hass: HomeAssistant, entry_id: str, entities: tuple[str, ...]
     ) -> None:
-        """Watch ``entities`` for the site entry ``entry_id``."""
+        """Watch ``entities`` for the site entry ``entry_id``, from now on."""
         self._hass = hass
+        self._since = dt_util.utcnow().timestamp()
         self._entry_id = entry_id
         self._reports: dict[str, deque[float]] = {
             entity_id: deque(maxlen=SLOW_WINDOW + 1) for entity_id in entities
@@ -36,6 +40,8 @@ class MeterHealth:
 
     def check(self, now: float) -> None:
         """Open or close the issues of every sensor."""
+        if now - self._since < STARTUP_GRACE.total_seconds():
+            return
         limit = SLOW_INTERVAL.total_seconds()
         for entity_id, reports in self._reports.items():
             state = self._hass.states.get(entity_id)
