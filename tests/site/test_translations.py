@@ -3,7 +3,7 @@
 from custom_components.evse_bridge.site.entities import ENTITIES
 from custom_components.evse_bridge.smart import Mode, ReasonCode
 
-from ..test_manifest import EN
+from tests.test_manifest import EN
 
 
 def test_entities_issues_and_states_are_translated() -> None:
