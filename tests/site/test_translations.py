@@ -2,7 +2,6 @@
 
 from custom_components.evse_bridge.site.entities import ENTITIES
 from custom_components.evse_bridge.smart import Mode, ReasonCode
-
 from tests.test_manifest import EN
 
 
