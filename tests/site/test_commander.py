@@ -8,6 +8,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_bridge.api.control import CurrentRange
+from custom_components.evse_bridge.api.errors import ChargerConnectionError
 from custom_components.evse_bridge.hub import ConnectorRef
 from custom_components.evse_bridge.site.commander import Commander
 
@@ -88,3 +89,23 @@ async def test_charger_not_loaded(
     commander.submit(10)
     await hass.async_block_till_done()
     assert commander.sent is None
+
+
+async def test_fall_back_on_stop(
+    hass: HomeAssistant,
+    control: FakeControl,
+    commander: Commander,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At a stop only a connector that may be above the fallback is commanded."""
+    commander.submit(6)
+    await hass.async_block_till_done()
+    await commander.async_fall_back(6)
+    assert control.commands == [("limit", 6)]
+    control.fail = ChargerConnectionError("gone")
+    with caplog.at_level(logging.WARNING):
+        await commander.async_fall_back(0)
+    assert "on stop: gone" in caplog.text
+    control.unregister()
+    await commander.async_fall_back(0)
+    assert control.commands == [("limit", 6)]

@@ -4,6 +4,7 @@ import logging
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -157,3 +158,18 @@ async def test_a_connector_without_a_meter_counts_what_it_offers(
     control.unregister()
     await run(hass, freezer, control, 1)
     assert site_entry.runtime_data.controller.engine is engine
+
+
+async def test_home_assistant_stopping_leaves_the_fallback(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """At Home Assistant's stop a charging car is paused: nothing guards it then."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    control.commands.clear()
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert control.commands == [("enabled", 0)]

@@ -51,6 +51,28 @@ class Commander:
             f"evse_bridge site command {self.ref.charger_id} {self.ref.connector}",
         )
 
+    async def async_fall_back(self, amps: int) -> None:
+        """Bring the connector down to ``amps`` now, if it may be above it.
+
+        For Home Assistant's stop: most chargers keep the last limit while
+        nobody commands them, so it must be a safe one.
+        """
+        if self.sent is not None and self.sent <= amps:
+            return
+        handle = async_get_hub(self._hass).get(self.ref.charger_id)
+        if handle is None:
+            return
+        try:
+            await self._send(handle, amps)
+        except (ChargerError, ValueError) as err:
+            LOGGER.warning(
+                "Could not leave %s connector %s at %s A on stop: %s",
+                handle.name,
+                self.ref.connector,
+                amps,
+                err,
+            )
+
     async def _run(self) -> None:
         while (amps := self.wanted) is not None and amps != self.sent:
             handle = async_get_hub(self._hass).get(self.ref.charger_id)

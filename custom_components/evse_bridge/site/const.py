@@ -65,3 +65,6 @@ SLOW_WINDOW: Final = 6
 # After a start, the meter's integration may still be loading: no repair
 # issue this early (the guard is in its fallback meanwhile anyway).
 STARTUP_GRACE: Final = timedelta(seconds=60)
+# Home Assistant waits for its stop listeners, but not for ever: the
+# fallback commands at shutdown get this long together.
+STOP_TIMEOUT: Final = timedelta(seconds=10)

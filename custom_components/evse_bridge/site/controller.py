@@ -8,12 +8,14 @@ read at every quarter hour; the engine's state is stored so that plans and
 pauses survive a restart.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -40,6 +42,7 @@ from ..smart import (
     ChargerInput,
     Decision,
     Engine,
+    Fallback,
     Mode,
     PriceSlot,
     PvSlot,
@@ -48,7 +51,7 @@ from ..smart import (
 )
 from .commander import Commander
 from .config import SiteSetup, connector_key
-from .const import PRICE_MINUTES, SAVE_DELAY, TICK
+from .const import PRICE_MINUTES, SAVE_DELAY, STOP_TIMEOUT, TICK
 from .forecast import async_read_pv_forecast
 from .health import MeterHealth
 from .meter import read_meter, read_power_w
@@ -147,8 +150,22 @@ class SiteController:
         )
         entry.async_on_unload(async_get_hub(self.hass).async_add_listener(self._on_hub))
         entry.async_on_unload(self._async_stop)
+        entry.async_on_unload(
+            self.hass.bus.async_listen_once(
+                EVENT_HOMEASSISTANT_STOP, self._async_on_ha_stop
+            )
+        )
         await self._async_read_prices()
         self._step()
+
+    async def _async_on_ha_stop(self, event: Event) -> None:
+        """Leave every charger at the fallback: nothing guards it from now on."""
+        site = self.setup
+        amps = 0 if site.fallback is Fallback.PAUSE else int(site.fallback_current_a)
+        async with asyncio.timeout(STOP_TIMEOUT.total_seconds()):
+            await asyncio.gather(
+                *(item.async_fall_back(amps) for item in self.commanders.values())
+            )
 
     async def _async_stop(self) -> None:
         self.health.clear()
