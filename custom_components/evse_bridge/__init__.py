@@ -8,6 +8,8 @@ from .backends import KINDS
 from .const import CONF_TYPE, CONF_VENDOR, DOMAIN
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .energy import async_remove_energy
+from .site.const import SITE
+from .site.controller import async_remove_site
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
@@ -39,8 +41,11 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Delete what the entry stored: its energy totals."""
-    await async_remove_energy(hass, entry.entry_id)
+    """Delete what the entry stored: a charger's energy totals, a site's state."""
+    if entry.data[CONF_TYPE] == SITE:
+        await async_remove_site(hass, entry.entry_id)
+    else:
+        await async_remove_energy(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -1,6 +1,7 @@
 """The site controller: the guard acts on each meter sample through the hub."""
 
 import logging
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -11,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_bridge.api.errors import ChargerConnectionError
 
-from .conftest import FakeControl, set_meter
+from .conftest import KEY, FakeControl, set_meter
 from .helpers import car_amps, run, silence, state
 
 REASON = "sensor.garage_connector_1_smart_charging_reason"
@@ -173,3 +174,19 @@ async def test_home_assistant_stopping_leaves_the_fallback(
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     assert control.commands == [("enabled", 0)]
+
+
+async def test_state_is_stored_and_removed_with_the_site(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """The engine's state is written at unload and deleted with the site."""
+    await setup_site(hass, site_entry)
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    key = f"evse_bridge.site.{site_entry.entry_id}"
+    assert KEY in hass_storage[key]["data"]["chargers"]
+    assert await hass.config_entries.async_remove(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage

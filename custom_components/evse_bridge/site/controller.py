@@ -101,6 +101,15 @@ def windows(
     return tuple(found)
 
 
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.site.{entry_id}")
+
+
+async def async_remove_site(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete what a removed site stored: the engine's state."""
+    await _store(hass, entry_id).async_remove()
+
+
 class SiteController:
     """Runs one site's engine and carries its answers out."""
 
@@ -123,9 +132,7 @@ class SiteController:
         self.prices: tuple[PriceSlot, ...] = ()
         self.pv_forecast: tuple[PvSlot, ...] = ()
         self.health = MeterHealth(hass, entry.entry_id, setup.meter_entities)
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.site.{entry.entry_id}"
-        )
+        self._store = _store(hass, entry.entry_id)
         self._listeners: list[CALLBACK_TYPE] = []
         self._read_failed: set[str] = set()
 
