@@ -15,10 +15,12 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.evse_bridge.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.evse_bridge.smart import PvSlot
+from custom_components.evse_bridge.smart import PriceSlot, PvSlot
 
 from .conftest import KEY, FakeControl, set_meter
 from .helpers import run
+
+PRICES = (PriceSlot(start=0.0, end=900.0, import_price=1.0, export_price=0.5),)
 
 
 async def later(
@@ -60,7 +62,7 @@ async def test_forecast_read_and_reader_failure_logged_once(
     site_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The forecast is read; a reader that fails is logged once, not per quarter."""
+    """A reader that fails is logged once and asked every minute until it works."""
     hass.config_entries.async_update_entry(
         site_entry,
         options={**site_entry.options, "price": "sensor.p", "pv_forecast": "sensor.f"},
@@ -80,9 +82,16 @@ async def test_forecast_read_and_reader_failure_logged_once(
         set_meter(hass, 2.0, 2.0, 2.0)
         assert await hass.config_entries.async_setup(site_entry.entry_id)
         await later(hass, freezer, minutes=35)
-        assert failing.await_count >= 3
+        # Without prices they are asked for every minute.
+        assert failing.await_count >= 35
         assert caplog.text.count("Could not read the prices") == 1
         failing.side_effect = None
-        failing.return_value = ()
-        await later(hass, freezer, minutes=15)
-    assert site_entry.runtime_data.controller.pv_forecast == forecast
+        failing.return_value = PRICES
+        await later(hass, freezer, minutes=1)
+        failing.reset_mock()
+        # With prices, only at every quarter hour.
+        await later(hass, freezer, minutes=30)
+        assert failing.await_count == 2
+    controller = site_entry.runtime_data.controller
+    assert controller.pv_forecast == forecast
+    assert controller.prices == PRICES

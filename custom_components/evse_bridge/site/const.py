@@ -50,7 +50,8 @@ class Sign(StrEnum):
 # Staleness must show within one cycle of the engine's 10 s limit, even when
 # the meter has gone silent and no state change wakes the controller.
 TICK: Final = timedelta(seconds=5)
-# Prices and forecasts change at most every quarter hour; read at every quarter.
+# Prices and forecasts change at most every quarter hour; read at every quarter
+# (and every minute while none could be read).
 PRICE_MINUTES: Final = (0, 15, 30, 45)
 # A charger that refused a command is asked again this much later, not on
 # every meter sample.

@@ -4,8 +4,8 @@ Every report of a meter sensor (a change or the same value written again)
 runs the engine at once, and a timer runs it every TICK so that a silent
 meter is noticed within one cycle. Each answer goes to the chargers through
 their commanders without waiting for them. Prices and the solar forecast are
-read at every quarter hour; the engine's state is stored so that plans and
-pauses survive a restart.
+read at every quarter hour (every minute until there are some); the engine's
+state is stored so that plans and pauses survive a restart.
 """
 
 import asyncio
@@ -151,9 +151,7 @@ class SiteController:
         )
         entry.async_on_unload(async_track_time_interval(self.hass, self._on_tick, TICK))
         entry.async_on_unload(
-            async_track_utc_time_change(
-                self.hass, self._on_quarter, minute=PRICE_MINUTES, second=0
-            )
+            async_track_utc_time_change(self.hass, self._on_minute, second=0)
         )
         entry.async_on_unload(async_get_hub(self.hass).async_add_listener(self._on_hub))
         entry.async_on_unload(self._async_stop)
@@ -230,10 +228,19 @@ class SiteController:
         self._step()
 
     @callback
-    def _on_quarter(self, now: datetime) -> None:
-        self.entry.async_create_background_task(
-            self.hass, self._async_read_prices(), "evse_bridge site prices"
+    def _on_minute(self, now: datetime) -> None:
+        """Read prices at every quarter, and every minute while there are none.
+
+        Right after a start the price integration may not be ready: without
+        prices a cheapest-mode plan would charge at once, at any price.
+        """
+        missing = (self.setup.price is not None and not self.prices) or (
+            self.setup.pv_forecast is not None and not self.pv_forecast
         )
+        if now.minute in PRICE_MINUTES or missing:
+            self.entry.async_create_background_task(
+                self.hass, self._async_read_prices(), "evse_bridge site prices"
+            )
 
     @callback
     def _on_hub(self) -> None:
