@@ -105,8 +105,13 @@ async def test_cheapest_mode_plans_the_cheap_hours(
                 domain, service, {"entity_id": entity_id, **data}, blocking=True
             )
         await run(hass, freezer, control, 60)
-    plan = state(hass, PLAN)
-    assert plan.state == "2026-12-03T03:00:00+00:00"
+        plan = state(hass, PLAN)
+        assert plan.state == "2026-12-03T03:00:00+00:00"
+        # The plan, mode and target survive a restart.
+        assert await hass.config_entries.async_reload(site_entry.entry_id)
+        await hass.async_block_till_done()
+        assert state(hass, PLAN).state == "2026-12-03T03:00:00+00:00"
+        assert state(hass, MODE).state == "cheapest"
     assert plan.attributes["slots"][0]["start"] == "2026-12-03T03:00:00+00:00"
     assert plan.attributes["expected_cost"] == pytest.approx(1.0, abs=0.1)
     assert plan.attributes["feasible"] is True
