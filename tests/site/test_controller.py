@@ -17,6 +17,7 @@ from .helpers import car_amps, run, silence, state
 
 REASON = "sensor.garage_connector_1_smart_charging_reason"
 GUARD = "binary_sensor.garage_connector_1_fuse_guard_active"
+HEADROOM = "sensor.home_fuse_headroom"
 
 
 async def setup_site(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -41,6 +42,7 @@ async def test_charges_then_reduces_when_the_oven_starts(
     assert car_amps(control) == 16
     assert state(hass, REASON).state == "charging"
     assert state(hass, GUARD).state == "off"
+    assert state(hass, HEADROOM).state == "2.0"
 
     control.commands.clear()
     await run(hass, freezer, control, 1, house=(2.0, 2.0, 12.0))
@@ -51,6 +53,8 @@ async def test_charges_then_reduces_when_the_oven_starts(
     assert reason.attributes["phase"] == "L3"
     assert reason.attributes["limit_a"] == 20
     assert state(hass, GUARD).state == "on"
+    await run(hass, freezer, control, 1, house=(2.0, 2.0, 12.0))
+    assert state(hass, HEADROOM).state == "1.0"
 
 
 async def test_silent_meter_pauses_within_one_cycle(
@@ -69,6 +73,7 @@ async def test_silent_meter_pauses_within_one_cycle(
     assert control.commands == [("enabled", 0)]
     assert state(hass, REASON).state == "meter_stale"
     assert state(hass, GUARD).state == "on"
+    assert state(hass, HEADROOM).state == "unknown"
     # Back with current: the limit goes out, then charging resumes.
     control.commands.clear()
     await run(hass, freezer, control, 120)

@@ -1,6 +1,6 @@
 """Every text the site shows is translated."""
 
-from custom_components.evse_bridge.site.entities import ENTITIES
+from custom_components.evse_bridge.site.entities import ENTITIES, HEADROOM
 from custom_components.evse_bridge.smart import Mode, ReasonCode
 from tests.test_manifest import EN
 
@@ -11,6 +11,7 @@ def test_entities_issues_and_states_are_translated() -> None:
         for _, description in entities:
             assert description.key == description.translation_key
             assert EN["entity"][platform][description.key]["name"]
+    assert EN["entity"]["sensor"][HEADROOM.key]["name"]
     for mode in Mode:
         assert EN["entity"]["select"]["mode"]["state"][mode]
     for code in ReasonCode:

@@ -43,6 +43,7 @@ from ..smart import (
     Decision,
     Engine,
     Fallback,
+    MeterSample,
     Mode,
     PriceSlot,
     PvSlot,
@@ -128,6 +129,8 @@ class SiteController:
         self._configs = self._charger_configs()
         self.engine = Engine(setup.site_config(), self._configs)
         self.decision: Decision | None = None
+        self.sample: MeterSample | None = None
+        """The meter as last read (None: a phase had no value)."""
         self.decisions: dict[str, ChargerDecision] = {}
         self.prices: tuple[PriceSlot, ...] = ()
         self.pv_forecast: tuple[PvSlot, ...] = ()
@@ -177,6 +180,18 @@ class SiteController:
         await self._store.async_save(self.engine.snapshot())
 
     # -- what the entities see and set ----------------------------------------
+
+    @property
+    def headroom_a(self) -> float | None:
+        """Return the fuse minus the most loaded phase's import (meter fresh)."""
+        if (
+            self.sample is None
+            or self.decision is None
+            or not self.decision.meter_fresh
+        ):
+            return None
+        phases = self.sample.grid_a[: self.setup.phases]
+        return self.setup.fuse_a - max(phases)
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -257,10 +272,11 @@ class SiteController:
     @callback
     def _step(self) -> None:
         now = dt_util.utcnow()
+        self.sample = read_meter(self.hass, self.setup)
         decision = self.engine.step(
             SiteInput(
                 now=now.timestamp(),
-                meter=read_meter(self.hass, self.setup),
+                meter=self.sample,
                 chargers=tuple(self._input(ref, now) for ref in self.setup.connectors),
                 prices=self.prices,
                 pv_forecast=self.pv_forecast,

@@ -26,9 +26,15 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorStateClass,
 )
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
-from homeassistant.const import EntityCategory, Platform, UnitOfEnergy
+from homeassistant.const import (
+    EntityCategory,
+    Platform,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+)
 from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -51,6 +57,16 @@ GUARD_REASONS = frozenset(
         ReasonCode.METER_STALE,
     }
 )
+
+
+def site_device(controller: SiteController) -> DeviceInfo:
+    """Return the site's own device."""
+    entry = controller.entry
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry.unique_id}")},
+        name=entry.title,
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 class SiteEntity(Entity):
@@ -81,11 +97,7 @@ class SiteEntity(Entity):
         if device is not None:
             self.device_entry = device
         else:
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, f"{entry.unique_id}")},
-                name=entry.title,
-                entry_type=DeviceEntryType.SERVICE,
-            )
+            self._attr_device_info = site_device(controller)
         self._last_shown: object = None
 
     @property
@@ -282,6 +294,52 @@ class GuardBinarySensor(SiteEntity, BinarySensorEntity):
     @override
     def _shown(self) -> object:
         return self.is_on
+
+
+class HeadroomSensor(SensorEntity):
+    """What the main fuse leaves on the most loaded phase; unknown while stale."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self, controller: SiteController, description: SensorEntityDescription
+    ) -> None:
+        """Describe the site's sensor."""
+        self.controller = controller
+        self.entity_description = description
+        self._attr_unique_id = f"{controller.entry.unique_id}_{description.key}"
+        self._attr_device_info = site_device(controller)
+        self._last_shown: float | None = None
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """Return the headroom, in A."""
+        headroom = self.controller.headroom_a
+        return None if headroom is None else round(headroom, 1)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the controller's answers."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.controller.async_add_listener(self._update))
+
+    @callback
+    def _update(self) -> None:
+        if self.native_value != self._last_shown:
+            self._last_shown = self.native_value
+            self.async_write_ha_state()
+
+
+HEADROOM = SensorEntityDescription(
+    key="headroom",
+    translation_key="headroom",
+    device_class=SensorDeviceClass.CURRENT,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    suggested_display_precision=1,
+)
 
 
 type Factory = Callable[[SiteController, str, Any], Entity]

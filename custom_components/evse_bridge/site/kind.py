@@ -6,6 +6,7 @@ from typing import override
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from ..backends.base import EntryKind
@@ -13,7 +14,7 @@ from ..coordinator import EntryRuntimeData, EvseBridgeConfigEntry
 from .config import SiteSetup
 from .const import SITE
 from .controller import SiteController
-from .entities import ENTITIES
+from .entities import ENTITIES, HEADROOM, HeadroomSensor
 from .flow import SiteFlow, SiteOptionsFlow
 
 
@@ -69,11 +70,14 @@ class SiteKind(EntryKind):
         runtime = entry.runtime_data
         assert isinstance(runtime, SiteRuntimeData)  # noqa: S101 - only sites get here
         controller = runtime.controller
-        async_add_entities(
+        entities: list[Entity] = [
             factory(controller, key, description)
             for factory, description in ENTITIES[platform]
             for key in controller.keys
-        )
+        ]
+        if platform is Platform.SENSOR:
+            entities.append(HeadroomSensor(controller, HEADROOM))
+        async_add_entities(entities)
 
 
 KIND = SiteKind()
