@@ -8,7 +8,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAM
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
-from .coordinator import ChargerConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
@@ -17,7 +17,11 @@ TO_REDACT = {
     CONF_PASSWORD,
     CONF_PIN,
     CONF_USERNAME,
+    "ca_file",
+    "client_cert",
+    "client_key",
     "discovery_keys",
+    "portal_id",
     "mac_address",
     "serial_number",
     "title",
@@ -26,9 +30,11 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ChargerConfigEntry
+    hass: HomeAssistant, entry: EvseBridgeConfigEntry
 ) -> dict[str, Any]:
     """Return the entry, the charger's data and how fresh each part is."""
+    if not is_charger(entry):
+        return {"entry": async_redact_data(entry.as_dict(), TO_REDACT)}
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     control = runtime.handle.control

@@ -5,6 +5,7 @@ module here and its line in KINDS; platforms, the integration's set-up and
 the config flow are built from this registry.
 """
 
+from ..export import EXPORT
 from .base import Charger, ChargerBackend, EntryKind
 from .circontrol import BACKEND as CIRCONTROL
 from .ctek import BACKEND as CTEK
@@ -12,4 +13,6 @@ from .mennekes import BACKEND as MENNEKES
 
 __all__ = ["KINDS", "Charger", "ChargerBackend", "EntryKind"]
 
-KINDS: dict[str, EntryKind] = {kind.key: kind for kind in (CTEK, CIRCONTROL, MENNEKES)}
+KINDS: dict[str, EntryKind] = {
+    kind.key: kind for kind in (CTEK, CIRCONTROL, MENNEKES, EXPORT)
+}
