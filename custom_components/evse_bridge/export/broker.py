@@ -198,9 +198,11 @@ class HaBroker(ExportBroker):
     @callback
     def publish(self, topic: str, payload: str, *, qos: int, retain: bool) -> None:
         """Hand the message to Home Assistant's MQTT client."""
-        self._hass.async_create_background_task(
+        # Started eagerly: the messages reach the client in the order given.
+        self._hass.async_create_task(
             self._async_publish(topic, payload, qos=qos, retain=retain),
             f"{DOMAIN} export publish",
+            eager_start=True,
         )
 
     async def _async_publish(

@@ -106,8 +106,14 @@ class Exporter(ABC):
         if self._connectors is None:
             return True
         if part.connector is None:
-            return any(ref.charger_id == charger_id for ref in self._connectors)
+            return self.exports_charger(charger_id)
         return ConnectorRef(charger_id, part.number) in self._connectors
+
+    def exports_charger(self, charger_id: str) -> bool:
+        """Return whether any part of a charger is exported."""
+        return self._connectors is None or any(
+            ref.charger_id == charger_id for ref in self._connectors
+        )
 
     def handle(self, charger_id: str) -> ChargerHandle | None:
         """Return a followed charger."""
@@ -193,6 +199,8 @@ class ShadowExporter(Exporter):
     def _charger_changed(self, handle: ChargerHandle) -> None:
         """Publish the charger's availability and changed values."""
         charger_id = handle.charger_id
+        if not self.exports_charger(charger_id):
+            return
         online = handle.coordinator.last_update_success
         if not self._set_online(charger_id, online=online) or not online:
             return
@@ -213,14 +221,16 @@ class ShadowExporter(Exporter):
     @override
     def _charger_removed(self, charger_id: str) -> None:
         """Show the charger offline; its last values stay."""
-        self._set_online(charger_id, online=False)
-        del self._online[charger_id]
+        if charger_id in self._online:
+            self._set_online(charger_id, online=False)
+            del self._online[charger_id]
 
     @override
     def _stopping(self, charger_ids: Iterable[str]) -> None:
         """Show every charger, and the export, offline."""
         for charger_id in charger_ids:
-            self._set_online(charger_id, online=False)
+            if charger_id in self._online:
+                self._set_online(charger_id, online=False)
         self._publish(self.availability_topic, OFFLINE)
 
     def _set_online(self, charger_id: str, *, online: bool) -> bool:
