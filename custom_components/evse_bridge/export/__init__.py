@@ -7,7 +7,12 @@ from typing import Any, override
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
 from homeassistant.core import HomeAssistant
 
-from ..api.shadow import availability_topic, normalize_base_topic
+from ..api.shadow import (
+    OFFLINE,
+    ONLINE,
+    availability_topic,
+    normalize_base_topic,
+)
 from ..backends.base import EntryKind
 from ..const import CONF_BASE_TOPIC, DOMAIN
 from ..coordinator import EntryRuntimeData
@@ -56,7 +61,7 @@ def _broker(
         hass,
         BrokerSettings.from_config(config),
         client_id=f"{DOMAIN}_export_{entry.entry_id}",
-        will=None if will is None else (will, "offline"),
+        will=None if will is None else (will, ONLINE, OFFLINE),
     )
 
 

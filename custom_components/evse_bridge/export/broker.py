@@ -22,6 +22,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from paho.mqtt.client import (
     MQTT_ERR_QUEUE_SIZE,
+    MQTT_ERR_SUCCESS,
     Client,
     ConnectFlags,
     DisconnectFlags,
@@ -137,7 +138,8 @@ def probe_broker(settings: BrokerSettings, client_id: str) -> ProbeResult:
         client.connect(settings.host, settings.port, BROKER_KEEPALIVE_S)
         deadline = time.monotonic() + CONNECT_TIMEOUT.total_seconds()
         while not answers and time.monotonic() < deadline:
-            client.loop(timeout=0.1)
+            if client.loop(timeout=0.1) != MQTT_ERR_SUCCESS:
+                break  # the broker closed the connection
     except OSError:  # also ssl.SSLError and socket timeouts
         return ProbeResult.CANNOT_CONNECT
     finally:
@@ -246,9 +248,14 @@ class OwnBroker(ExportBroker):
         settings: BrokerSettings,
         *,
         client_id: str,
-        will: tuple[str, str] | None = None,
+        will: tuple[str, str, str] | None = None,
     ) -> None:
-        """Connect with ``settings``; ``will`` is the last will's (topic, payload)."""
+        """Connect with ``settings``.
+
+        ``will`` is (topic, payload on every connection, last will's payload):
+        the broker publishes the last will, retained, when Home Assistant
+        vanishes without disconnecting; each new connection replaces it.
+        """
         self._hass = hass
         self._settings = settings
         self._client_id = client_id
@@ -274,7 +281,7 @@ class OwnBroker(ExportBroker):
             ) from err
         client = self._client
         if self._will is not None:
-            client.will_set(self._will[0], self._will[1], qos=1, retain=True)
+            client.will_set(self._will[0], self._will[2], qos=1, retain=True)
         client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         client.reconnect_delay_set(*_RECONNECT_DELAY_S)
         client.on_connect = self._on_connect
@@ -331,6 +338,8 @@ class OwnBroker(ExportBroker):
         if self._lost_logged:
             self._lost_logged = False
             _LOGGER.info("The export is connected to %s again", self._settings.host)
+        if self._will is not None:
+            client.publish(self._will[0], self._will[1], qos=1, retain=True)
         for topic in list(self._subscriptions):
             client.subscribe(topic, qos=0)
 

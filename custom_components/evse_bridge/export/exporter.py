@@ -36,8 +36,10 @@ from ..api.shadow import (
     charger_availability_topic,
 )
 from ..api.victron import (
+    HEARTBEAT_S,
     KEEPALIVE_INTERVAL_S,
     KEEPALIVE_PAYLOAD,
+    SET_CURRENT,
     PublishSchedule,
     VictronCommand,
     VictronMode,
@@ -59,6 +61,8 @@ VICTRON_QOS: Final = 0
 # How often due heartbeats are looked for: the schedule says which are due.
 TICK: Final = timedelta(seconds=1)
 KEEPALIVE: Final = timedelta(seconds=KEEPALIVE_INTERVAL_S)
+# The driver exits after 60 s without a message (api/victron.py).
+HEARTBEAT: Final = timedelta(seconds=HEARTBEAT_S)
 # Victron's mode is ours to report: EVSE Bridge has no automatic mode the GX
 # could switch on, so the GX shows Manual, and a change of mode on the GX is
 # not applied (the next message shows Manual again).
@@ -305,7 +309,9 @@ class VictronConnector:
     ref: ConnectorRef
     topic: str
     write_back: VictronWriteBack
-    schedule: PublishSchedule = field(default_factory=PublishSchedule)
+    schedule: PublishSchedule = field(
+        default_factory=lambda: PublishSchedule(heartbeat_s=HEARTBEAT.total_seconds())
+    )
 
 
 class VictronExporter(Exporter):
@@ -394,6 +400,10 @@ class VictronExporter(Exporter):
             )
             write_back.can_start_stop = capabilities.pause_resume
             payload = build_payload(part, info=handle.info, mode=EXPORTED_MODE)
+            if payload is not None and limit is not None:
+                # No limit reported: the charger offers up to its maximum. The
+                # GX can set a current only on a path we publish.
+                payload.setdefault(SET_CURRENT, limit.max_a)
         if (due := connector.schedule.update(payload, time.monotonic())) is not None:
             self._send(connector, due)
 
