@@ -1,12 +1,14 @@
 """The exporters on Home Assistant's MQTT (mocked): what goes out, what comes back."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 import json
 from typing import Any
 from unittest.mock import MagicMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
@@ -21,6 +23,12 @@ from custom_components.evse_bridge.api.errors import (
     ChargerCommandError,
     ChargerConnectionError,
 )
+from custom_components.evse_bridge.api.model import ConnectorState, Part
+from custom_components.evse_bridge.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
+from custom_components.evse_bridge.export.exporter import ShadowExporter
+from custom_components.evse_bridge.hub import ConnectorRef
 from tests.conftest import Vendor
 from tests.http_fixtures import (
     MENNEKES_SERIAL,
@@ -29,7 +37,9 @@ from tests.http_fixtures import (
     http_config_entry_fixture,
     http_platforms_fixture,
     init_http_fixture,
+    mennekes_info,
     mennekes_state,
+    setup_entry,
     with_connector,
     with_meter,
 )
@@ -47,6 +57,8 @@ __all__ = [
 SERIAL = MENNEKES_SERIAL
 PART = "connector1"
 N = f"N/{PORTAL}/evcharger/100"
+
+CONNECTOR = ConnectorState()
 
 type Message = tuple[str, str, int, bool]
 
@@ -303,3 +315,77 @@ async def test_victron_write_back(
     charger.set_charging_enabled.assert_awaited_once_with(1, False)
     await command(hass, f"{N}/Mode", '{"value": 1}')
     assert driver_messages(mqtt_mock)[-1]["Mode"] == 0
+
+
+# --- What is exported -------------------------------------------------------------
+
+
+async def test_only_the_picked_connectors_and_their_meters(hass: HomeAssistant) -> None:
+    """A meter goes with its charger's picked connectors; other connectors stay home."""
+    exporter = ShadowExporter(
+        hass, MagicMock(), frozenset({ConnectorRef("a", 1)}), "chargers"
+    )
+    meter = Part(id="mainMeter")
+    assert exporter.is_exported("a", meter)
+    assert not exporter.is_exported("b", meter)
+    assert exporter.is_exported("a", Part(id="evse1", number=1, connector=CONNECTOR))
+    assert not exporter.is_exported(
+        "a", Part(id="evse2", number=2, connector=CONNECTOR)
+    )
+
+
+async def test_shadow_of_a_charger_whose_id_is_no_topic_level(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    http_config_entry: MockConfigEntry,
+    create_charger: MagicMock,
+    charger: MagicMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A charger id with a wildcard is not exported, and said so once."""
+    charger.get_info.return_value = replace(mennekes_info(), serial_number="box+1")
+    http_config_entry.add_to_hass(hass)
+    await setup_entry(hass, http_config_entry, [])
+    await set_up(hass, shadow_entry())
+    await poll(hass, http_config_entry)
+    assert set(last_values(mqtt_mock)) == {"chargers/availability"}
+    assert caplog.text.count("Not exporting box+1") == 1
+    await hass.config_entries.async_unload(http_config_entry.entry_id)
+
+
+async def test_shadow_commands_for_connectors_not_exported(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+) -> None:
+    """Commands reach only exported connectors of loaded chargers."""
+    await set_up(hass, shadow_entry(connectors=[f"{SERIAL}/2"]))
+    await command(hass, f"chargers/{SERIAL}/{PART}/current_limit_a/set", "10")
+    await command(hass, f"chargers/gone/{PART}/current_limit_a/set", "10")
+    charger.set_current_limit.assert_not_called()
+
+
+async def test_victron_command_after_the_charger_left(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+) -> None:
+    """A GX setting for a charger that was unloaded meanwhile changes nothing."""
+    await set_up(hass, victron_entry({f"{SERIAL}/1": ("custom/ev-charger", 100)}))
+    await hass.config_entries.async_unload(init_http.entry_id)
+    await command(hass, f"{N}/SetCurrent", '{"value": 12}')
+    charger.set_current_limit.assert_not_called()
+
+
+async def test_export_entry_diagnostics(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """An export entry's diagnostics show its settings, credentials redacted."""
+    entry = shadow_entry(username="bridge", password="hunter2")  # noqa: S106
+    await set_up(hass, entry)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    data = diagnostics["entry"]["data"]
+    assert data["username"] == data["password"] == REDACTED
+    assert data["format"] == "shadow"
