@@ -11,6 +11,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_bridge.const import DOMAIN
 from custom_components.evse_bridge.export.broker import ProbeResult
+from custom_components.evse_bridge.export.flow import parse_ref, ref_text
+from custom_components.evse_bridge.hub import ConnectorRef
 from tests.conftest import CBID, publish_documented_burst
 
 from .conftest import PORTAL, shadow_entry, victron_entry
@@ -267,3 +269,23 @@ async def test_victron_options_of_unloaded_chargers(hass: HomeAssistant) -> None
     result = await hass.config_entries.options.async_init(entry.entry_id)
     options = fields(result)["connectors"].config["options"]
     assert options == [{"value": EVSE1, "label": EVSE1}]
+
+
+@pytest.mark.usefixtures("chargestorm")
+async def test_same_export_twice(hass: HomeAssistant) -> None:
+    """A second shadow under the same base topic on the same broker is refused."""
+    shadow_entry().add_to_hass(hass)
+    result = await start(hass, format="shadow", broker="home_assistant")
+    result = await answer(result, hass, base_topic="chargers")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "export_already_configured"
+    result = await start(hass, format="shadow", broker="home_assistant")
+    result = await answer(result, hass, base_topic="garage")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+def test_connector_refs_round_trip() -> None:
+    """A connector is stored as ``<charger id>/<number>`` and read back."""
+    ref = ConnectorRef("AB-12", 2)
+    assert ref_text(ref) == "AB-12/2"
+    assert parse_ref(ref_text(ref)) == ref

@@ -74,12 +74,14 @@ _PROBE_FIELDS: Final = {
     ProbeResult.INVALID_AUTH: CONF_PASSWORD,
     ProbeResult.TLS_FILES: CONF_CA_FILE,
 }
-_OPTIONAL_TEXT: Final = (
-    CONF_USERNAME,
-    CONF_PASSWORD,
-    CONF_CA_FILE,
-    CONF_CLIENT_CERT,
-    CONF_CLIENT_KEY,
+# What makes two exports the same: format, broker and where they publish.
+_PLACE: Final = (
+    CONF_TYPE,
+    CONF_FORMAT,
+    CONF_HOST,
+    CONF_PORT,
+    CONF_BASE_TOPIC,
+    CONF_PORTAL_ID,
 )
 
 
@@ -402,6 +404,13 @@ class ExportFlow(ExportSettingsSteps, ConfigFlow):
 
     async def _async_finish(self, settings: dict[str, Any]) -> ConfigFlowResult:
         data = {**self._export, **settings}
+        # Two exports of one format to the same place would fight over it.
+        place = {key: data.get(key) for key in _PLACE}
+        if any(
+            {key: entry.data.get(key) for key in _PLACE} == place
+            for entry in self._async_current_entries(include_ignore=False)
+        ):
+            return self.async_abort(reason="export_already_configured")
         if self._format() is ExportFormat.SHADOW:
             title = f"MQTT shadow ({settings[CONF_BASE_TOPIC]})"
         else:
