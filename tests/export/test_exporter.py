@@ -4,8 +4,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 import json
+from pathlib import Path
 from typing import Any
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.diagnostics import REDACTED
@@ -389,3 +390,33 @@ async def test_export_entry_diagnostics(
     data = diagnostics["entry"]["data"]
     assert data["username"] == data["password"] == REDACTED
     assert data["format"] == "shadow"
+
+
+async def test_own_broker_with_a_missing_tls_file(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A TLS file gone since the flow checked it: set-up is retried later."""
+    entry = shadow_entry(
+        broker="own",
+        host="127.0.0.1",
+        port=8883,
+        tls=True,
+        ca_file=str(tmp_path / "gone.crt"),
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert "TLS file" in entry.reason
+
+
+async def test_home_assistants_broker_missing(hass: HomeAssistant) -> None:
+    """Without Home Assistant's MQTT, set-up is retried later."""
+    entry = shadow_entry()
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.evse_bridge.export.broker.mqtt.async_wait_for_mqtt_client",
+        return_value=False,
+    ):
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
