@@ -4,7 +4,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
 import time
-from typing import TYPE_CHECKING, TypeGuard, override
+from typing import TYPE_CHECKING, Any, TypeGuard, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -29,6 +29,10 @@ class EntryRuntimeData:
     def kind(self) -> EntryKind:
         """Return the entry's kind."""
         raise NotImplementedError
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return what the entry's diagnostics show besides the entry itself."""
+        return {}
 
 
 @dataclass(kw_only=True)

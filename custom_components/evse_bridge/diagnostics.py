@@ -9,7 +9,6 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
 from .coordinator import EvseBridgeConfigEntry, is_charger
-from .site.kind import SiteRuntimeData
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
@@ -18,7 +17,11 @@ TO_REDACT = {
     CONF_PASSWORD,
     CONF_PIN,
     CONF_USERNAME,
+    "ca_file",
+    "client_cert",
+    "client_key",
     "discovery_keys",
+    "portal_id",
     "mac_address",
     "serial_number",
     "title",
@@ -31,14 +34,12 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the entry, the charger's data and how fresh each part is.
 
-    A site returns its settings, what the engine last decided and its state.
+    An entry that is not a charger's returns what its kind tells.
     """
-    if isinstance(entry.runtime_data, SiteRuntimeData):
-        return {
-            "entry": async_redact_data(entry.as_dict(), TO_REDACT),
-            **entry.runtime_data.controller.diagnostics(),
-        }
-    assert is_charger(entry)  # noqa: S101 - a charger or a site
+    if not is_charger(entry):
+        return async_redact_data(
+            {"entry": entry.as_dict(), **entry.runtime_data.diagnostics()}, TO_REDACT
+        )
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     control = runtime.handle.control

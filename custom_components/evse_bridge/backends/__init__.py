@@ -5,6 +5,7 @@ module here and its line in KINDS; platforms, the integration's set-up and
 the config flow are built from this registry.
 """
 
+from ..export import EXPORT
 from ..site.kind import KIND as SITE
 from .base import Charger, ChargerBackend, EntryKind
 from .circontrol import BACKEND as CIRCONTROL
@@ -14,5 +15,5 @@ from .mennekes import BACKEND as MENNEKES
 __all__ = ["KINDS", "Charger", "ChargerBackend", "EntryKind"]
 
 KINDS: dict[str, EntryKind] = {
-    kind.key: kind for kind in (CTEK, CIRCONTROL, MENNEKES, SITE)
+    kind.key: kind for kind in (CTEK, CIRCONTROL, MENNEKES, SITE, EXPORT)
 }

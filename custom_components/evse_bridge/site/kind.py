@@ -1,7 +1,7 @@
 """The site as a kind of entry: its set-up, its options and its entities."""
 
 from dataclasses import dataclass
-from typing import override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
 from homeassistant.const import Platform
@@ -29,6 +29,11 @@ class SiteRuntimeData(EntryRuntimeData):
     def kind(self) -> EntryKind:
         """Return the site kind."""
         return KIND
+
+    @override
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the site's settings, the engine's last decision and state."""
+        return self.controller.diagnostics()
 
 
 class SiteKind(EntryKind):
