@@ -47,6 +47,7 @@ from ..hub import async_get_hub
 from ..smart import ChargerDecision, Mode, ReasonCode
 from .config import parse_connector
 from .controller import SiteController
+from .reason import reason_in_words
 
 # The reasons that mean the main fuse (or a silent meter) holds the car back.
 GUARD_REASONS = frozenset(
@@ -236,6 +237,7 @@ class ReasonSensor(SiteEntity, SensorEntity):
             else round(reason.measured_a, 1),
             "limit_a": reason.limit_a,
             "until": None if until is None else until.isoformat(),
+            "detail": reason_in_words(self.decision),
         }
 
     @override
