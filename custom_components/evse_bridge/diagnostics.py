@@ -7,13 +7,17 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .backends.ocpp import OcppServerRuntimeData
+from .backends.ocpp.const import CONF_CHARGE_POINT_ID, CONF_ID_TAGS
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
-from .coordinator import ChargerConfigEntry
+from .coordinator import EvseBridgeConfigEntry, is_charger
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
+    CONF_CHARGE_POINT_ID,
     CONF_HOST,
+    CONF_ID_TAGS,
     CONF_PASSWORD,
     CONF_PIN,
     CONF_USERNAME,
@@ -26,9 +30,19 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ChargerConfigEntry
+    hass: HomeAssistant, entry: EvseBridgeConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry, the charger's data and how fresh each part is."""
+    """Return the entry, the charger's data and how fresh each part is.
+
+    The OCPP server's entry gives its settings and its charge points instead.
+    """
+    if not is_charger(entry):
+        runtime_data = entry.runtime_data
+        assert isinstance(runtime_data, OcppServerRuntimeData)  # noqa: S101 - the one other kind
+        return {
+            "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+            "server": runtime_data.central.diagnostics(),
+        }
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     control = runtime.handle.control
