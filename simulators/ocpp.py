@@ -645,7 +645,8 @@ class OcppSimulator:
         finally:
             if not answer.done():
                 answer.cancel()
-        if answer.cancelled():
+        # A cancelled answer is done only once the loop has run it again.
+        if not answer.done() or answer.cancelled():
             msg = "The connection closed before the answer came"
             raise ConnectionError(msg)
         return answer.result()
