@@ -56,7 +56,13 @@ async def start_ctek_flow(hass: HomeAssistant) -> ConfigFlowResult:
         DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["ctek", "circontrol", "mennekes"]
+    assert result["menu_options"] == [
+        "ctek",
+        "circontrol",
+        "mennekes",
+        "ocpp_server",
+        "ocpp",
+    ]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "ctek"}
     )

@@ -4,17 +4,42 @@ The charge point connects, is accepted through its discovery flow, and then
 shows its meters and obeys the entities.
 """
 
-from homeassistant.config_entries import ConfigEntryState
+import json
+from pathlib import Path
+import socket
+
+from aiohttp import WSServerHandshakeError
+from homeassistant.config_entries import SOURCE_IGNORE, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.evse_bridge.backends.ocpp.const import RENEW_INTERVAL
 from custom_components.evse_bridge.const import DOMAIN
 from custom_components.evse_bridge.hub import async_get_hub
 from simulators.ocpp import OcppSimulator
 
-from .ocpp_ha import accept, add_server, central, entity_id, url, wait_for
+from .ocpp_ha import (
+    SERVER_OPTIONS,
+    accept,
+    add_server,
+    entity_id,
+    free_port,
+    pending_flows,
+    url,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -131,3 +156,173 @@ async def test_reconnect_keeps_device_and_entities(hass: HomeAssistant) -> None:
             == devices
         )
         assert entity_id(hass, f"{CP}_connector1_energy") == energy
+
+
+async def test_refused_when_the_user_says_so(hass: HomeAssistant) -> None:
+    """With new charge points refused, a stranger is Rejected and nobody asked."""
+    await add_server(hass, new_charge_points="refuse")
+    async with OcppSimulator(url(hass)) as sim:
+        assert await sim.boot() == "Rejected"
+    assert not pending_flows(hass)
+
+
+async def test_ignored_charge_point_stays_pending(hass: HomeAssistant) -> None:
+    """Ignoring the discovery leaves the charge point Pending, asked no more."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        assert await sim.boot() == "Pending"
+
+        def discovered() -> bool:
+            return len(pending_flows(hass)) == 1
+
+        await wait_for(discovered)
+        flow = pending_flows(hass)[0]
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_IGNORE},
+            data={"unique_id": flow["context"]["unique_id"], "title": "CP1"},
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert await sim.boot() == "Pending"
+        await hass.async_block_till_done()
+        assert not pending_flows(hass)
+
+
+async def test_password_of_an_accepted_charge_point(hass: HomeAssistant) -> None:
+    """A password given at acceptance is asked for from the next connection on."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        await accept(hass, sim, {"password": "0123456789abcdef"})
+    refused = OcppSimulator(url(hass))
+    with pytest.raises(WSServerHandshakeError):
+        await refused.connect()
+    await refused.close()
+    async with OcppSimulator(url(hass), password="0123456789abcdef") as sim:
+        assert await sim.boot() == "Accepted"
+
+
+async def test_port_in_use_retries(hass: HomeAssistant) -> None:
+    """A taken port leaves the server waiting to set up again, saying why."""
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id="ocpp_server",
+            data={"type": "ocpp_server"},
+            options={**SERVER_OPTIONS, "port": taken.getsockname()[1]},
+            minor_version=2,
+        )
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert "cannot listen on port" in (entry.reason or "")
+
+
+async def test_unreadable_certificate_retries(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Certificate files that vanished leave the server waiting, saying why."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="ocpp_server",
+        data={"type": "ocpp_server"},
+        options={
+            **SERVER_OPTIONS,
+            "port": free_port(),
+            "certfile": str(tmp_path / "gone.pem"),
+            "keyfile": str(tmp_path / "gone.key"),
+        },
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert "certificate" in (entry.reason or "")
+
+
+async def test_charger_waits_for_the_server_and_follows_it(
+    hass: HomeAssistant,
+) -> None:
+    """A charger set up before the server comes up with it; unload stops both."""
+    charger = MockConfigEntry(
+        domain=DOMAIN,
+        title="CP1",
+        unique_id=CP,
+        data={
+            "type": "ocpp",
+            "charge_point_id": "CP1",
+            "manufacturer": "EVSE Bridge",
+            "model": "Simulated CP",
+        },
+        minor_version=2,
+    )
+    charger.add_to_hass(hass)
+    await hass.config_entries.async_setup(charger.entry_id)
+    assert charger.state is ConfigEntryState.SETUP_RETRY
+    server = await add_server(hass)
+    await hass.async_block_till_done()
+    assert charger.state is ConfigEntryState.LOADED
+    async with OcppSimulator(url(hass)) as sim:
+        # Known already: accepted at once, no question asked.
+        assert await sim.boot() == "Accepted"
+        await sim.tick(10)
+        energy = f"{CP}_connector1_energy"
+
+        def shown() -> bool:
+            return state(hass, energy) != STATE_UNAVAILABLE
+
+        await wait_for(shown)
+        assert await hass.config_entries.async_unload(server.entry_id)
+        assert state(hass, energy) == STATE_UNAVAILABLE
+        assert await sim.wait_disconnected() is not None
+
+
+async def test_limit_renewed_before_it_expires(hass: HomeAssistant) -> None:
+    """While Home Assistant runs, the limit's profile is sent again in time."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        await accept(hass, sim)
+        await sim.plug_in()
+        await sim.tick(10)
+
+        def has_limit_entity() -> bool:
+            return hass.states.get("number.cp1_connector_1_current_limit") is not None
+
+        await wait_for(has_limit_entity)
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": "number.cp1_connector_1_current_limit", "value": 12},
+            blocking=True,
+        )
+        sent = [frame for frame in sim.frames if "SetChargingProfile" in str(frame)]
+        async_fire_time_changed(hass, dt_util.utcnow() + RENEW_INTERVAL)
+
+        def renewed() -> bool:
+            return len([f for f in sim.frames if "SetChargingProfile" in str(f)]) > len(
+                sent
+            )
+
+        await wait_for(renewed)
+        assert sim.limit_a(1) == 12
+
+
+async def test_diagnostics_redact_tags_and_passwords(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """Neither the id tags nor a charge point's password leave in diagnostics."""
+    server = await add_server(hass, id_tags="SECRETCARD")
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        charger = await accept(hass, sim, {"password": "0123456789abcdef"})
+        for entry in (server, charger):
+            diagnostics = await get_diagnostics_for_config_entry(
+                hass, hass_client, entry
+            )
+            text = json.dumps(diagnostics)
+            assert "SECRETCARD" not in text
+            assert "0123456789abcdef" not in text
