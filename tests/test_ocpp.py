@@ -9,7 +9,7 @@ from pathlib import Path
 import socket
 
 from aiohttp import WSServerHandshakeError
-from homeassistant.config_entries import SOURCE_IGNORE, ConfigEntryState
+from homeassistant.config_entries import SOURCE_IGNORE, ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -44,6 +44,24 @@ from .ocpp_ha import (
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 CP = "ocpp:CP1"
+PASSWORD = "0123456789abcdef"  # noqa: S105 - the test's own
+
+
+def entity_state(hass: HomeAssistant, entity: str) -> str:
+    """Return the state of an entity."""
+    found = hass.states.get(entity)
+    assert found is not None
+    return found.state
+
+
+def transaction(sim: OcppSimulator) -> int | None:
+    """Return the simulated charge point's running transaction."""
+    return sim.connectors[1].transaction_id
+
+
+def entry_state(entry: ConfigEntry) -> ConfigEntryState:
+    """Return the state of an entry now."""
+    return entry.state
 
 
 def state(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:
@@ -94,31 +112,31 @@ async def test_accepted_charge_point_shows_meters_and_obeys(
             )
 
         await wait_for(follows_limit)
-        assert hass.states.get(limit).state == "10.0"
+        assert entity_state(hass, limit) == "10.0"
 
         switch = entity_id(hass, f"{CP}_connector1_charging_enabled", "switch")
-        assert hass.states.get(switch).state == STATE_ON
+        assert entity_state(hass, switch) == STATE_ON
         await hass.services.async_call(
             "switch", "turn_off", {"entity_id": switch}, blocking=True
         )
-        assert hass.states.get(switch).state == STATE_OFF
+        assert entity_state(hass, switch) == STATE_OFF
         assert sim.limit_a(1) == 0
         await hass.services.async_call(
             "switch", "turn_on", {"entity_id": switch}, blocking=True
         )
         assert sim.limit_a(1) == 10
-        assert hass.states.get(switch).state == STATE_ON
+        assert entity_state(hass, switch) == STATE_ON
 
         stop = entity_id(hass, f"{CP}_connector1_stop_charging", "button")
         await hass.services.async_call(
             "button", "press", {"entity_id": stop}, blocking=True
         )
-        assert sim.connectors[1].transaction_id is None
+        assert transaction(sim) is None
         start = entity_id(hass, f"{CP}_connector1_start_charging", "button")
         await hass.services.async_call(
             "button", "press", {"entity_id": start}, blocking=True
         )
-        assert sim.connectors[1].transaction_id is not None
+        assert transaction(sim) is not None
 
         # The hub has the charger like any other.
         handle = async_get_hub(hass).get(CP)
@@ -144,7 +162,7 @@ async def test_reconnect_keeps_device_and_entities(hass: HomeAssistant) -> None:
         await sim.disconnect()
 
         def unavailable() -> bool:
-            return hass.states.get(energy).state == STATE_UNAVAILABLE
+            return entity_state(hass, energy) == STATE_UNAVAILABLE
 
         await wait_for(unavailable)
         await sim.connect()
@@ -194,12 +212,12 @@ async def test_password_of_an_accepted_charge_point(hass: HomeAssistant) -> None
     await add_server(hass)
     async with OcppSimulator(url(hass)) as sim:
         await sim.boot()
-        await accept(hass, sim, {"password": "0123456789abcdef"})
+        await accept(hass, sim, {"password": PASSWORD})
     refused = OcppSimulator(url(hass))
     with pytest.raises(WSServerHandshakeError):
         await refused.connect()
     await refused.close()
-    async with OcppSimulator(url(hass), password="0123456789abcdef") as sim:
+    async with OcppSimulator(url(hass), password=PASSWORD) as sim:
         assert await sim.boot() == "Accepted"
 
 
@@ -264,7 +282,7 @@ async def test_charger_waits_for_the_server_and_follows_it(
     assert charger.state is ConfigEntryState.SETUP_RETRY
     server = await add_server(hass)
     await hass.async_block_till_done()
-    assert charger.state is ConfigEntryState.LOADED
+    assert entry_state(charger) is ConfigEntryState.LOADED
     async with OcppSimulator(url(hass)) as sim:
         # Known already: accepted at once, no question asked.
         assert await sim.boot() == "Accepted"
@@ -318,11 +336,11 @@ async def test_diagnostics_redact_tags_and_passwords(
     server = await add_server(hass, id_tags="SECRETCARD")
     async with OcppSimulator(url(hass)) as sim:
         await sim.boot()
-        charger = await accept(hass, sim, {"password": "0123456789abcdef"})
+        charger = await accept(hass, sim, {"password": PASSWORD})
         for entry in (server, charger):
             diagnostics = await get_diagnostics_for_config_entry(
                 hass, hass_client, entry
             )
             text = json.dumps(diagnostics)
             assert "SECRETCARD" not in text
-            assert "0123456789abcdef" not in text
+            assert PASSWORD not in text
