@@ -59,6 +59,9 @@ async def add_server(hass: HomeAssistant, **options: Any) -> MockConfigEntry:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    # No websocket pings: aiohttp may re-arm a ping timer as a connection
+    # closes, which the test harness would take for a lingering timer.
+    central(hass).server.ping_interval_s = None
     return entry
 
 
