@@ -144,8 +144,16 @@ async def test_accepted_charge_point_shows_meters_and_obeys(
         assert handle.capabilities(1).current_limit is not None
 
 
+def profiles_sent(sim: OcppSimulator) -> int:
+    """Return how many charging profiles the charge point received."""
+    return sum("SetChargingProfile" in str(frame) for frame in sim.frames)
+
+
 async def test_reconnect_keeps_device_and_entities(hass: HomeAssistant) -> None:
-    """A dropped connection makes the entities unavailable until it is back."""
+    """A dropped connection makes the entities unavailable until it is back.
+
+    Back, the charge point gets its limit again (it may have restarted).
+    """
     await add_server(hass)
     async with OcppSimulator(url(hass)) as sim:
         await sim.boot()
@@ -158,6 +166,13 @@ async def test_reconnect_keeps_device_and_entities(hass: HomeAssistant) -> None:
             return found is not None and found.state != STATE_UNAVAILABLE
 
         await wait_for(shown)
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": "number.cp1_connector_1_current_limit", "value": 8},
+            blocking=True,
+        )
+        sent = profiles_sent(sim)
         devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
         await sim.disconnect()
 
@@ -174,6 +189,12 @@ async def test_reconnect_keeps_device_and_entities(hass: HomeAssistant) -> None:
             == devices
         )
         assert entity_id(hass, f"{CP}_connector1_energy") == energy
+
+        def limit_sent_again() -> bool:
+            return profiles_sent(sim) > sent
+
+        await wait_for(limit_sent_again)
+        assert sim.limit_a(1) == 8
 
 
 async def test_refused_when_the_user_says_so(hass: HomeAssistant) -> None:

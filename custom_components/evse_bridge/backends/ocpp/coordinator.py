@@ -52,7 +52,6 @@ class OcppCoordinator(ChargerCoordinator):
         self.charge_point_id = charge_point_id
         self.control = control
         self.connected = False
-        self.soc_percent: dict[str, float] = {}
         self._parts: dict[str, Part] = {}
         self._raw_meters: dict[str, MeterReading | None] = {}
         self._last_seen: float | None = None
@@ -121,7 +120,6 @@ class OcppCoordinator(ChargerCoordinator):
         """Take what the charge point reports now."""
         was_connected = self.connected
         self.connected = snapshot.connected and snapshot.admission is Admission.ACCEPTED
-        self.soc_percent = dict(snapshot.soc_percent)
         for part_id, received in snapshot.state.parts.items():
             self._parts[part_id] = self._part(snapshot, part_id, received)
         self._last_seen = time.monotonic()
