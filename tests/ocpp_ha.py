@@ -83,10 +83,10 @@ def pending_flows(hass: HomeAssistant) -> list[Any]:
     return list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
 
 
-async def accept(
-    hass: HomeAssistant, sim: OcppSimulator, user_input: dict[str, Any] | None = None
+async def accept_flow(
+    hass: HomeAssistant, user_input: dict[str, Any] | None = None
 ) -> ConfigEntry:
-    """Accept the charge point in its discovery flow; wait until it is in."""
+    """Accept the charge point in its discovery flow, once it shows."""
 
     def discovered() -> bool:
         return len(pending_flows(hass)) == 1
@@ -98,6 +98,14 @@ async def accept(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     entry: ConfigEntry = result["result"]
+    return entry
+
+
+async def accept(
+    hass: HomeAssistant, sim: OcppSimulator, user_input: dict[str, Any] | None = None
+) -> ConfigEntry:
+    """Accept the charge point in its discovery flow; wait until it is in."""
+    entry = await accept_flow(hass, user_input)
 
     def accepted() -> bool:
         return sim.registration == "Accepted"
