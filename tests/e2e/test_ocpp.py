@@ -23,7 +23,6 @@ import pytest
 
 from custom_components.evse_bridge.const import DOMAIN
 from simulators.ocpp import OcppSimulator
-
 from tests.ocpp_ha import SERVER_OPTIONS, accept_flow, central, free_port, url, wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
