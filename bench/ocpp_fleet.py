@@ -7,9 +7,10 @@ Run by ``bench.run`` as its own process, so its CPU is not Home Assistant's::
 Every charge point connects and boots (it must be accepted already), a car
 charges, and every ``interval`` seconds it sends MeterValues at a new current
 (the car draws 6-16 A, chosen at random), so each message changes the power
-Home Assistant shows. Prints ``started`` when all charge points are accepted
-and ``done`` at the end; writes the messages sent, those not answered, and
-the last power each charge point reported.
+Home Assistant shows. Prints ``started`` when all charge points are accepted;
+at the end writes the messages sent, those not answered and the last power
+each charge point reported, prints ``done``, and stays connected (so Home
+Assistant keeps showing the values) until its standard input closes.
 """
 
 import argparse
@@ -85,8 +86,8 @@ class Member:
             await self.report(interval)
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the fleet as the arguments say; return what it sent."""
+async def run(args: argparse.Namespace) -> None:
+    """Run the fleet as the arguments say; write what it sent."""
     members = {
         charge_point_id: Member(f"{args.url}/{charge_point_id}", seed)
         for seed, charge_point_id in enumerate(charge_point_ids(args.chargers))
@@ -106,17 +107,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         await asyncio.gather(*(member.sim.settle() for member in members.values()))
+        sent: dict[str, Any] = {
+            "messages": sum(member.sent for member in members.values()),
+            "unanswered": sum(member.lost for member in members.values()),
+            "power_w": {key: member.power_w for key, member in members.items()},
+        }
+        args.output.write_text(json.dumps(sent))
+        _say("done")
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
         await asyncio.gather(
             *(member.sim.close() for member in members.values()),
             return_exceptions=True,
         )
-    _say("done")
-    return {
-        "messages": sum(member.sent for member in members.values()),
-        "unanswered": sum(member.lost for member in members.values()),
-        "power_w": {key: member.power_w for key, member in members.items()},
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,8 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        result = asyncio.run(run(args))
-        args.output.write_text(json.dumps(result))
+        asyncio.run(run(args))
         return 0
     return 1
 

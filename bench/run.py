@@ -894,10 +894,12 @@ class Bench:
                 str(output),
             ],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         stack.callback(fleet.kill)
+        assert fleet.stdin is not None  # noqa: S101 - piped above
         assert fleet.stdout is not None  # noqa: S101 - piped above
         if fleet.stdout.readline().strip() != "started":
             msg = "P7: the charge points did not all connect and get accepted"
@@ -913,14 +915,15 @@ class Bench:
         )
         before = CpuSample.take(pid)
         prober.start()
-        fleet.stdout.readline()  # "done", once every charge point has finished
+        fleet.stdout.readline()  # "done": every charge point has sent its last
         stop.set()
         prober.join(timeout=35)
         after = CpuSample.take(pid)
-        fleet.wait(timeout=60)
         sent = json.loads(output.read_text())
         time.sleep(DRAIN_S)
-        states = ocpp.states()
+        states = ocpp.states()  # while the charge points are still connected
+        fleet.stdin.close()
+        fleet.wait(timeout=60)
         shown_wrong = sum(
             power is None
             or not _equal(
