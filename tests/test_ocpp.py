@@ -226,6 +226,9 @@ async def test_ignored_charge_point_stays_pending(hass: HomeAssistant) -> None:
         assert await sim.boot() == "Pending"
         await hass.async_block_till_done()
         assert not pending_flows(hass)
+        ignored = result["result"]
+        # The integrations page lists it: no options, no error.
+        assert not ignored.supports_options
 
 
 async def test_password_of_an_accepted_charge_point(hass: HomeAssistant) -> None:

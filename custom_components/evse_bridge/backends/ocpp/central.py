@@ -8,7 +8,6 @@ charger entry's coordinator subscribes to the snapshots of its charge point.
 """
 
 from collections.abc import Mapping
-import logging
 import ssl
 from typing import Any, Final, Protocol
 
@@ -200,8 +199,7 @@ class OcppCentral:
             try:
                 await self.server.control(charge_point_id).request_boot()
             except OcppError as err:
-                LOGGER.log(
-                    logging.INFO,
+                LOGGER.info(
                     "Charge point %s will be accepted at its next boot: %s",
                     charge_point_id,
                     err,
