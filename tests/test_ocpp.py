@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.evse_bridge.backends import KINDS
 from custom_components.evse_bridge.backends.ocpp.const import RENEW_INTERVAL
 from custom_components.evse_bridge.const import DOMAIN
 from custom_components.evse_bridge.hub import async_get_hub
@@ -33,6 +34,7 @@ from simulators.ocpp import OcppSimulator
 from .ocpp_ha import (
     SERVER_OPTIONS,
     accept,
+    accept_flow,
     add_server,
     entity_id,
     free_port,
@@ -368,3 +370,22 @@ async def test_diagnostics_redact_tags_and_passwords(
             text = json.dumps(diagnostics)
             assert "SECRETCARD" not in text
             assert PASSWORD not in text
+
+
+async def test_accepted_at_next_boot_when_it_cannot_boot_now(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A charge point that will not boot on request is let in at its next boot."""
+    server = await add_server(hass)
+    assert server.runtime_data.kind is KINDS["ocpp_server"]
+    async with OcppSimulator(url(hass)) as sim:
+        sim.faults.refuse.add("TriggerMessage")
+        assert await sim.boot() == "Pending"
+        await accept_flow(hass)
+
+        def explained() -> bool:
+            return "will be accepted at its next boot" in caplog.text
+
+        await wait_for(explained)
+        assert sim.registration == "Pending"
+        assert await sim.boot() == "Accepted"
