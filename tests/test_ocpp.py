@@ -389,3 +389,19 @@ async def test_accepted_at_next_boot_when_it_cannot_boot_now(
         await wait_for(explained)
         assert sim.registration == "Pending"
         assert await sim.boot() == "Accepted"
+
+
+async def test_removing_the_charger_ends_its_access(hass: HomeAssistant) -> None:
+    """Deleting the charger's entry makes it Pending again, to be asked about anew."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        entry = await accept(hass, sim)
+        await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+        assert await sim.boot() == "Pending"
+
+        def asked_again() -> bool:
+            return len(pending_flows(hass)) == 1
+
+        await wait_for(asked_again)

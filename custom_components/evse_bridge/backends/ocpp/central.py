@@ -12,13 +12,16 @@ import ssl
 from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
     SOURCE_IGNORE,
     SOURCE_INTEGRATION_DISCOVERY,
     ConfigEntry,
+    ConfigEntryChange,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_PATH, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
@@ -129,11 +132,15 @@ class OcppCentral:
         """Listen; raise OSError when the port is taken."""
         await self.server.start()
         self.hass.data[CENTRAL] = self
+        self._unsubscribe_entries = async_dispatcher_connect(
+            self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._entry_changed
+        )
 
     async def async_stop(self) -> None:
         """Close every connection and stop listening."""
         if self.hass.data.get(CENTRAL) is self:
             del self.hass.data[CENTRAL]
+        self._unsubscribe_entries()
         await self.server.stop()
         for subscriber in list(self._subscribers.values()):
             subscriber.server_stopped()
@@ -184,6 +191,21 @@ class OcppCentral:
         entry = self._charger_entry(charge_point_id)
         password = None if entry is None else entry.data.get(CONF_PASSWORD)
         return password or None
+
+    @callback
+    def _entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        """Decide again about a charge point whose entry was removed or disabled.
+
+        Its access ends at once: it is Pending again (and asked about anew).
+        """
+        if (
+            change is ConfigEntryChange.ADDED
+            or entry.data.get(CONF_TYPE) != CHARGER_KIND
+        ):
+            return
+        charge_point = self.server.charge_points.get(entry.data[CONF_CHARGE_POINT_ID])
+        if charge_point is not None and charge_point.admitted:
+            charge_point.reconsider()
 
     async def async_accept(self, charge_point_id: str) -> None:
         """Let a charge point in that the user has just accepted.
