@@ -73,6 +73,8 @@ class OcppChargerControl(ChargerControl):
             current_limit=CurrentRange(min_a=MIN_CURRENT_A, max_a=self._max_current_a),
             pause_resume=True,
             start_stop=True,
+            # When the profile expires the charger takes its own default,
+            # which OCPP does not report: most chargers' is their full current.
             fallback=Fallback(
                 current_a=float(self._max_current_a),
                 after_s=PROFILE_VALIDITY.total_seconds(),
