@@ -7,9 +7,15 @@ shows its meters and obeys the entities.
 import json
 from pathlib import Path
 import socket
+from typing import Any
 
 from aiohttp import WSServerHandshakeError
-from homeassistant.config_entries import SOURCE_IGNORE, ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_IGNORE,
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -405,3 +411,40 @@ async def test_removing_the_charger_ends_its_access(hass: HomeAssistant) -> None
             return len(pending_flows(hass)) == 1
 
         await wait_for(asked_again)
+
+
+async def reconfigure(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+    """Open the entry's reconfigure flow, as its menu does."""
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+
+
+async def test_password_changed_and_removed(hass: HomeAssistant) -> None:
+    """Reconfiguring an accepted charge point sets or removes its password."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        entry = await accept(hass, sim)
+    result = await reconfigure(hass, entry)
+    assert result["step_id"] == "ocpp_password"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"password": PASSWORD}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["password"] == PASSWORD
+    refused = OcppSimulator(url(hass))
+    with pytest.raises(WSServerHandshakeError):
+        await refused.connect()
+    await refused.close()
+    async with OcppSimulator(url(hass), password=PASSWORD) as sim:
+        assert await sim.boot() == "Accepted"
+
+    result = await reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert "password" not in entry.data
+    async with OcppSimulator(url(hass)) as sim:
+        assert await sim.boot() == "Accepted"

@@ -107,6 +107,7 @@ class OcppBackend(ChargerBackend):
 
     key = CHARGER_KIND
     flow = OcppChargerFlow
+    reconfigure_step = "ocpp_password"
     connector_device = "connector"
     connector_model = "Connector"
     sensors = (

@@ -89,6 +89,15 @@ async def async_validate_server(
     return options, errors
 
 
+PASSWORD_SCHEMA: Final = vol.Schema(
+    {
+        vol.Optional(CONF_PASSWORD): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+        )
+    }
+)
+
+
 class OcppServerFlow(ConfigFlow):
     """Start the one OCPP server of this Home Assistant."""
 
@@ -197,18 +206,28 @@ class OcppChargerFlow(ConfigFlow):
             )
         return self.async_show_form(
             step_id="ocpp_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Optional(CONF_PASSWORD): selector.TextSelector(
-                        selector.TextSelectorConfig(
-                            type=selector.TextSelectorType.PASSWORD
-                        )
-                    )
-                }
-            ),
+            data_schema=PASSWORD_SCHEMA,
             description_placeholders={
                 "id": charge_point[CONF_CHARGE_POINT_ID],
                 "manufacturer": charge_point[CONF_MANUFACTURER],
                 "model": charge_point[CONF_MODEL],
             },
+        )
+
+    async def async_step_ocpp_password(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set, change or remove an accepted charge point's password."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            data = {
+                key: value for key, value in entry.data.items() if key != CONF_PASSWORD
+            }
+            if password := user_input.get(CONF_PASSWORD, ""):
+                data[CONF_PASSWORD] = password
+            return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="ocpp_password",
+            data_schema=PASSWORD_SCHEMA,
+            description_placeholders={"id": entry.data[CONF_CHARGE_POINT_ID]},
         )
