@@ -86,7 +86,7 @@ async def test_accepted_charge_point_shows_meters_and_obeys(
     await add_server(hass)
     async with OcppSimulator(url(hass), serial_number="SN-1") as sim:
         assert await sim.boot() == "Pending"
-        await accept(hass, sim)
+        entry = await accept(hass, sim)
         await sim.plug_in()
         for _ in range(3):  # a little at a time: the energy guard takes no jumps
             await sim.tick(10)
@@ -145,6 +145,14 @@ async def test_accepted_charge_point_shows_meters_and_obeys(
             "button", "press", {"entity_id": start}, blocking=True
         )
         assert transaction(sim) is not None
+
+        # Its device shows what the BootNotification said.
+        device = dr.async_get(hass).async_get_device_by_identifier(
+            (DOMAIN, CP), entry.entry_id
+        )
+        assert device is not None
+        assert (device.manufacturer, device.model) == ("EVSE Bridge", "Simulated CP")
+        assert (device.serial_number, device.sw_version) == ("SN-1", "1.0.0")
 
         # The hub has the charger like any other.
         handle = async_get_hub(hass).get(CP)

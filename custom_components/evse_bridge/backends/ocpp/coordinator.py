@@ -6,10 +6,12 @@ import time
 from typing import Final, override
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
 
-from ...api.model import ChargerState, ConnectorStatus, MeterReading, Part
+from ...api.model import ChargerInfo, ChargerState, ConnectorStatus, MeterReading, Part
 from ...api.ocpp import Admission, OcppSnapshot
+from ...const import DOMAIN
 from ...coordinator import ChargerConfigEntry, ChargerCoordinator
 from .central import OcppCentral
 from .const import RENEW_INTERVAL
@@ -55,6 +57,8 @@ class OcppCoordinator(ChargerCoordinator):
         self._parts: dict[str, Part] = {}
         self._raw_meters: dict[str, MeterReading | None] = {}
         self._last_seen: float | None = None
+        self._device_info: ChargerInfo | None = None
+        """The identity last written to the charger's device."""
 
     @override
     async def _async_setup(self) -> None:
@@ -123,6 +127,8 @@ class OcppCoordinator(ChargerCoordinator):
         for part_id, received in snapshot.state.parts.items():
             self._parts[part_id] = self._part(snapshot, part_id, received)
         self._last_seen = time.monotonic()
+        if snapshot.info is not None and snapshot.info != self._device_info:
+            self._update_device(snapshot.info)
         self.data = self._state()
         self.last_update_success = True
         self.updated_part = None
@@ -151,6 +157,23 @@ class OcppCoordinator(ChargerCoordinator):
             return replace(part, meter=known.meter)
         self._raw_meters[part_id] = received.meter
         return self.energy.trusted(snapshot.state, part, from_sessions=False)
+
+    def _update_device(self, info: ChargerInfo) -> None:
+        """Show the identity from the BootNotification on the charger's device."""
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, self.serial_number), self.config_entry.entry_id
+        )
+        if device is None:
+            return  # not created yet: the next snapshot writes it
+        registry.async_update_device(
+            device.id,
+            manufacturer=info.manufacturer,
+            model=info.model,
+            serial_number=info.serial_number,
+            sw_version=info.firmware_version,
+        )
+        self._device_info = info
 
     @callback
     def server_stopped(self) -> None:
