@@ -456,3 +456,34 @@ async def test_password_changed_and_removed(hass: HomeAssistant) -> None:
     assert "password" not in entry.data
     async with OcppSimulator(url(hass)) as sim:
         assert await sim.boot() == "Accepted"
+
+
+async def test_transactions_survive_a_restart_of_the_server(
+    hass: HomeAssistant,
+) -> None:
+    """A session started before a restart stops after it; no id is reused."""
+    server = await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        await accept(hass, sim)
+        await sim.plug_in()
+        await sim.settle()
+        ledger = server.runtime_data.central.server.ledger
+        (first,) = list(ledger)
+        await sim.disconnect()
+        assert await hass.config_entries.async_reload(server.entry_id)
+        await hass.async_block_till_done()
+        restarted = server.runtime_data.central.server
+        restarted.ping_interval_s = None
+        assert restarted.ledger.get(first.id) is not None
+        await sim.connect()
+        assert await sim.boot() == "Accepted"
+        await sim.unplug()
+        await sim.settle()
+        stopped = restarted.ledger.get(first.id)
+        assert stopped is not None
+        assert not stopped.is_open
+        await sim.advance(60)  # a later session (the same one again keeps its id)
+        await sim.plug_in()
+        await sim.settle()
+        assert max(item.id for item in restarted.ledger) > first.id
