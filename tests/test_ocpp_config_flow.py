@@ -189,3 +189,12 @@ async def test_discovery_of_an_invalid_id(hass: HomeAssistant) -> None:
     result = await discover(hass, {**DISCOVERED, "charge_point_id": "a b"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "invalid_charge_point_id"
+
+
+async def test_discovered_make_and_model_are_plain_text(hass: HomeAssistant) -> None:
+    """What the charge point says about itself cannot put a link in the dialog."""
+    result = await discover(
+        hass, {**DISCOVERED, "manufacturer": "[x](http://e.vil)", "model": "<b>M-1</b>"}
+    )
+    assert result["description_placeholders"]["manufacturer"] == "x(http//e.vil)"
+    assert result["description_placeholders"]["model"] == "bM-1/b"

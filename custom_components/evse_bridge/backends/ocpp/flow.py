@@ -1,5 +1,6 @@
 """Setting up the OCPP server, and accepting the charge points that connect."""
 
+import re
 import ssl
 from typing import Any, Final, override
 
@@ -33,6 +34,9 @@ from .const import (
 )
 
 SERVER_TITLE: Final = "OCPP server"
+_NOT_SHOWN: Final = re.compile(r"[^\w .,+/()-]")
+"""What a charge point's make and model may not bring into the dialog, whose
+text is markdown: no links, images or markup from the network."""
 MAX_ID_TAG_CHARS: Final = 20
 """An OCPP 1.6 IdToken is at most 20 characters."""
 DEFAULT_OPTIONS: Final[dict[str, Any]] = {
@@ -96,6 +100,11 @@ PASSWORD_SCHEMA: Final = vol.Schema(
         )
     }
 )
+
+
+def _plain(text: object) -> str:
+    """Return a charge point's make or model as plain text of at most 20 characters."""
+    return _NOT_SHOWN.sub("", str(text))[:MAX_ID_TAG_CHARS]
 
 
 class OcppServerFlow(ConfigFlow):
@@ -183,8 +192,8 @@ class OcppChargerFlow(ConfigFlow):
         self._abort_if_unique_id_configured()
         self._charge_point = {
             CONF_CHARGE_POINT_ID: charge_point_id,
-            CONF_MANUFACTURER: str(discovery_info.get(CONF_MANUFACTURER, "")),
-            CONF_MODEL: str(discovery_info.get(CONF_MODEL, "")),
+            CONF_MANUFACTURER: _plain(discovery_info.get(CONF_MANUFACTURER, "")),
+            CONF_MODEL: _plain(discovery_info.get(CONF_MODEL, "")),
         }
         self.context["title_placeholders"] = {"name": charge_point_id}
         return await self.async_step_ocpp_confirm()
