@@ -487,3 +487,29 @@ async def test_transactions_survive_a_restart_of_the_server(
         await sim.plug_in()
         await sim.settle()
         assert max(item.id for item in restarted.ledger) > first.id
+
+
+async def test_charger_rating_bounds_the_limit(hass: HomeAssistant) -> None:
+    """The charger's maximum current in its options bounds the current limit."""
+    await add_server(hass)
+    async with OcppSimulator(url(hass)) as sim:
+        await sim.boot()
+        entry = await accept(hass, sim)
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        assert result["step_id"] == "ocpp_charger"
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"max_current": 16.0}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        await sim.tick(10)
+
+        def bounded() -> bool:
+            limit = hass.states.get("number.cp1_connector_1_current_limit")
+            return limit is not None and limit.attributes.get("max") == 16
+
+        await wait_for(bounded)
+        handle = async_get_hub(hass).get(CP)
+        assert handle is not None
+        with pytest.raises(ValueError, match="6-16 A"):
+            await handle.async_set_current_limit(1, 20)

@@ -34,12 +34,18 @@ from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_KEYFILE,
     CONF_MANUFACTURER,
+    CONF_MAX_CURRENT,
     CONF_MODEL,
     SERVER_KIND,
 )
 from .control import OcppChargerControl
 from .coordinator import OcppCoordinator
-from .flow import OcppChargerFlow, OcppServerFlow, OcppServerOptionsFlow
+from .flow import (
+    OcppChargerFlow,
+    OcppChargerOptionsFlow,
+    OcppServerFlow,
+    OcppServerOptionsFlow,
+)
 
 
 @dataclass(kw_only=True)
@@ -141,7 +147,7 @@ class OcppBackend(ChargerBackend):
         charger_control = OcppChargerControl(
             control,
             lambda connector: coordinator.status(connector),  # noqa: PLW0108 - made below
-            DEFAULT_MAX_CURRENT_A,
+            int(entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A)),
         )
         coordinator = OcppCoordinator(
             hass,
@@ -163,6 +169,11 @@ class OcppBackend(ChargerBackend):
             coordinator=coordinator,
             control=charger_control,
         )
+
+    @override
+    def options_flow(self, entry: ConfigEntry) -> OptionsFlow:
+        """Return the charger's rating."""
+        return OcppChargerOptionsFlow()
 
 
 SERVER = OcppServerKind()

@@ -17,6 +17,8 @@ CONF_KEYFILE: Final = "keyfile"
 CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_MANUFACTURER: Final = "manufacturer"
 CONF_MODEL: Final = "model"
+CONF_MAX_CURRENT: Final = "max_current"
+"""The most a charger's connectors may be given, in A (its rating)."""
 
 
 class NewChargePoints(StrEnum):

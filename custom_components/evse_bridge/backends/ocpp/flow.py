@@ -15,7 +15,14 @@ from homeassistant.helpers import config_validation as cv, selector
 from homeassistant.helpers.typing import DiscoveryInfoType
 import probatio as vol
 
-from ...api.ocpp import DEFAULT_PATH, DEFAULT_PORT, valid_charge_point_id, valid_path
+from ...api.model import DEFAULT_MAX_CURRENT_A, MIN_CURRENT_A
+from ...api.ocpp import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    MAX_CURRENT_A,
+    valid_charge_point_id,
+    valid_path,
+)
 from ...const import CONF_TYPE
 from .central import async_get_central, charger_unique_id, parse_id_tags, ssl_context
 from .const import (
@@ -26,6 +33,7 @@ from .const import (
     CONF_ID_TAGS,
     CONF_KEYFILE,
     CONF_MANUFACTURER,
+    CONF_MAX_CURRENT,
     CONF_MODEL,
     CONF_NEW_CHARGE_POINTS,
     SERVER_KIND,
@@ -239,4 +247,40 @@ class OcppChargerFlow(ConfigFlow):
             step_id="ocpp_password",
             data_schema=PASSWORD_SCHEMA,
             description_placeholders={"id": entry.data[CONF_CHARGE_POINT_ID]},
+        )
+
+
+class OcppChargerOptionsFlow(OptionsFlowWithReload):
+    """The charger's rating: the most its connectors may be given."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the charger's options."""
+        return await self.async_step_ocpp_charger()
+
+    async def async_step_ocpp_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the charger's maximum current."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="ocpp_charger",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_MAX_CURRENT): selector.NumberSelector(
+                            selector.NumberSelectorConfig(
+                                min=MIN_CURRENT_A,
+                                max=MAX_CURRENT_A,
+                                step=1,
+                                unit_of_measurement="A",
+                                mode=selector.NumberSelectorMode.BOX,
+                            )
+                        )
+                    }
+                ),
+                {CONF_MAX_CURRENT: DEFAULT_MAX_CURRENT_A, **self.config_entry.options},
+            ),
         )
