@@ -1,4 +1,4 @@
-"""scripts/bench: QUALITY.md section 2 (P1 to P5) against real servers.
+"""scripts/bench: QUALITY.md section 2 (P1 to P5, and P7) against real servers.
 
 Everything runs on 127.0.0.1: one mosquitto broker, Home Assistant processes
 with their own folders under .cache/bench (reused between runs), and the
@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 import pstats
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from bench.homes import (
     yaml_baseline,
     yaml_sensor_count,
 )
+from bench.ocpp_fleet import charge_point_ids
 from bench.tools import (
     CACHE,
     EVSES,
@@ -61,7 +63,7 @@ from bench.tools import (
     topic,
     ws_command,
 )
-from devtools.live import INTEGRATION, Mosquitto, config_entry, free_port
+from devtools.live import INTEGRATION, ROOT, Mosquitto, config_entry, free_port
 from simulators.circontrol import MAIN_DEVICE, CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
@@ -111,7 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="p1,p2,p3,p4,p5",
+        default="p1,p2,p3,p4,p5,p7",
         help="comma-separated benchmarks to run (default: all)",
     )
     parser.add_argument("--messages", type=int, help="P1 messages per measurement")
@@ -133,6 +135,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chargers", type=int, default=50, help="P3 chargers")
     parser.add_argument("--load-seconds", type=float, help="P3 load duration")
     parser.add_argument("--soak-minutes", type=float, help="P3 soak duration")
+    parser.add_argument(
+        "--ocpp-chargers", type=int, default=100, help="P7 OCPP charge points"
+    )
+    parser.add_argument(
+        "--ocpp-minutes", type=float, help="P7 duration (each sends every 10 s)"
+    )
     parser.add_argument("--poll-seconds", type=float, help="P4 healthy window")
     parser.add_argument("--fail-seconds", type=float, help="P4 failing window")
     parser.add_argument(
@@ -154,6 +162,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "latency_messages": 400,
             "load_seconds": 20,
             "soak_minutes": 1,
+            "ocpp_minutes": 1,
             "poll_seconds": 30,
             "fail_seconds": 45,
             "profile_messages": 500,
@@ -168,6 +177,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "latency_messages": 1500,
             "load_seconds": 60,
             "soak_minutes": 10,
+            "ocpp_minutes": 5,
             "poll_seconds": 60,
             "fail_seconds": 120,
             "profile_messages": 1500,
@@ -845,9 +855,138 @@ class Bench:
             "mennekes": MENNEKES_POLL_S,
         }
 
+    # --- P7 ----------------------------------------------------------------
+
+    def p7(self, stack: ExitStack) -> None:
+        """OCPP charge points sending MeterValues: lost messages, CPU, the API."""
+        args = self.args
+        ids = charge_point_ids(args.ocpp_chargers)
+        port = free_port()
+        ocpp = home("p7-ocpp", components=[INTEGRATION])
+        merge_entries(
+            ocpp,
+            [
+                mqtt_entry(self.mqtt_port),
+                ocpp_server_entry(port),
+                *map(ocpp_charger_entry, ids),
+            ],
+        )
+        self.log(f"P7: starting Home Assistant with {len(ids)} OCPP charge points")
+        start_all(stack, [ocpp])
+        pid = ocpp.pid
+        idle = idle_rate(pid, args.idle_seconds)
+        output = CACHE / "p7-fleet.json"
+        output.unlink(missing_ok=True)
+        fleet = subprocess.Popen(  # noqa: S603 - our own fixed command
+            [
+                sys.executable,
+                "-m",
+                "bench.ocpp_fleet",
+                "--url",
+                f"ws://127.0.0.1:{port}/ocpp",
+                "--chargers",
+                str(len(ids)),
+                "--interval",
+                str(P7_INTERVAL_S),
+                "--duration",
+                str(60 * args.ocpp_minutes),
+                "--output",
+                str(output),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        stack.callback(fleet.kill)
+        assert fleet.stdin is not None  # noqa: S101 - piped above
+        assert fleet.stdout is not None  # noqa: S101 - piped above
+        if fleet.stdout.readline().strip() != "started":
+            msg = "P7: the charge points did not all connect and get accepted"
+            raise RuntimeError(msg)
+        self.log(
+            f"P7: {len(ids)} charge points send MeterValues every"
+            f" {P7_INTERVAL_S} s for {args.ocpp_minutes:g} min"
+        )
+        api_latencies: list[float] = []
+        stop = threading.Event()
+        prober = threading.Thread(
+            target=_probe_api, args=(ocpp, api_latencies, stop), daemon=True
+        )
+        before = CpuSample.take(pid)
+        prober.start()
+        fleet.stdout.readline()  # "done": every charge point has sent its last
+        stop.set()
+        prober.join(timeout=35)
+        after = CpuSample.take(pid)
+        sent = json.loads(output.read_text())
+        time.sleep(DRAIN_S)
+        states = ocpp.states()  # while the charge points are still connected
+        fleet.stdin.close()
+        fleet.wait(timeout=60)
+        shown_wrong = sum(
+            power is None
+            or not _equal(
+                states.get(f"sensor.{key.lower()}_connector_1_power", {}).get("state"),
+                power,
+            )
+            for key, power in sent["power_w"].items()
+        )
+        window = CpuWindow(idle, after.cpu_since(before), after.wall - before.wall)
+        self.results.update(
+            p7_ocpp_chargers=len(ids),
+            p7_ocpp_minutes=args.ocpp_minutes,
+            p7_ocpp_messages=sent["messages"],
+            p7_ocpp_unanswered=sent["unanswered"],
+            p7_ocpp_shown_wrong=shown_wrong,
+            p7_ocpp_lost_messages=sent["unanswered"] + shown_wrong,
+            p7_ocpp_ha_cpu_percent=round(100 * window.net_s / window.wall_s, 1),
+            p7_ocpp_cpu_ms_per_message=round(1000 * window.net_s / sent["messages"], 3),
+            p7_api_p50_ms=round(1000 * percentile(api_latencies, 0.5), 1),
+            p7_api_p99_ms=round(1000 * percentile(api_latencies, 0.99), 1),
+        )
+
 
 CIRCONTROL_POLL_S = 5
 MENNEKES_POLL_S = 15
+P7_INTERVAL_S = 10
+"""How often each OCPP charge point sends MeterValues."""
+
+
+def ocpp_server_entry(port: int) -> dict[str, Any]:
+    """Return the OCPP server's entry, listening on ``port``."""
+    entry = config_entry(
+        "evse_bridge",
+        "OCPP server",
+        {"type": "ocpp_server"},
+        unique_id="ocpp_server",
+        options={
+            "port": port,
+            "path": "/ocpp",
+            "new_charge_points": "refuse",
+            "id_tags": "",
+            "configure_meter_values": True,
+            "certfile": "",
+            "keyfile": "",
+        },
+    )
+    return {**entry, "minor_version": 2}
+
+
+def ocpp_charger_entry(charge_point_id: str) -> dict[str, Any]:
+    """Return the entry of an accepted OCPP charge point."""
+    entry = config_entry(
+        "evse_bridge",
+        charge_point_id,
+        {
+            "type": "ocpp",
+            "charge_point_id": charge_point_id,
+            "manufacturer": "EVSE Bridge",
+            "model": "Simulated CP",
+        },
+        unique_id=f"ocpp:{charge_point_id}",
+    )
+    return {**entry, "minor_version": 2}
 
 
 class Fleet:
@@ -994,6 +1133,11 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("P4", "Circontrol requests/min healthy / failing", "p4_circontrol_rate", "drops"),
     ("P4", "Mennekes requests/min healthy / failing", "p4_mennekes_rate", "drops"),
     ("P5", "EVSE Bridge setup, 3 chargers, ms", "p5_setup_ms", ""),
+    ("P7", "OCPP charge points (MeterValues every 10 s)", "p7_ocpp_chargers", "100"),
+    ("P7", "MeterValues sent", "p7_ocpp_messages", ""),
+    ("P7", "lost (unanswered or not shown)", "p7_ocpp_lost_messages", "0"),
+    ("P7", "HA CPU, ms/MeterValues", "p7_ocpp_cpu_ms_per_message", ""),
+    ("P7", "GET /api/ under load p50 / p99, ms", "p7_api", ""),
 )
 
 
@@ -1016,6 +1160,7 @@ def _value(results: dict[str, Any], key: str) -> str:
         ),
         "p2_yaml": ("p2_yaml_p50_ms", "p2_yaml_p99_ms"),
         "p3_api": ("p3_api_p50_ms", "p3_api_max_ms"),
+        "p7_api": ("p7_api_p50_ms", "p7_api_p99_ms"),
         "p3_rss": ("p3_rss_mb", "p3_rss_per_charger_mb"),
         "p4_circontrol_rate": (
             "p4_circontrol_requests_per_min_healthy",
@@ -1068,6 +1213,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
             scale, chargers = bench.p3_start(p3_stack)
             bench.p3(scale, chargers)
             bench.p3_soak(scale, chargers)
+    if "p7" in args.only:
+        with ExitStack() as p7_stack:
+            bench.p7(p7_stack)
     if p4_thread is not None:
         p4_thread.join(timeout=args.poll_seconds + args.fail_seconds + 60)
     polled_stack.close()

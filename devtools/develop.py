@@ -1,9 +1,10 @@
 """scripts/develop: Home Assistant with simulated chargers, live on 127.0.0.1.
 
 Starts mosquitto, a simulated CTEK Chargestorm (MQTT), Circontrol CirCarLife
-and Mennekes AMTRON (HTTP), and Home Assistant with EVSE Bridge set up for
-all three: the MQTT broker entry, one entry per charger, a user, and the
-chargers' energy in the Energy dashboard. The first start writes all of it
+and Mennekes AMTRON (HTTP), an OCPP 1.6J charge point, and Home Assistant
+with EVSE Bridge set up for all of them: the MQTT broker entry, the OCPP
+server, one entry per charger (the OCPP one accepted already), a user, and
+the chargers' energy in the Energy dashboard. The first start writes all of it
 into the configuration folder; later starts reuse it. Ctrl-C stops all.
 """
 
@@ -27,6 +28,7 @@ CTEK_ID = "91728M03W4010406"
 MENNEKES_SERIAL = "1234567890"
 MENNEKES_PIN = "1234"
 CIRCONTROL_ID = MAIN_DEVICE[-8:].lower()
+OCPP_ID = "SIMULATED-CP"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--mennekes-port", type=int, default=25000)
     parser.add_argument("--circontrol-port", type=int, default=18080)
+    parser.add_argument("--ocpp-port", type=int, default=9000)
     parser.add_argument(
         "--no-simulators",
         action="store_true",
@@ -54,6 +57,23 @@ def charger_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
             "mqtt", "Mosquitto", {"broker": "127.0.0.1", "port": args.mqtt_port}
         )
     ]
+    entries.append(
+        config_entry(
+            "evse_bridge",
+            "OCPP server",
+            {"vendor": "ocpp_server"},
+            unique_id="ocpp_server",
+            options={
+                "port": args.ocpp_port,
+                "path": "/ocpp",
+                "new_charge_points": "ask",
+                "id_tags": "",
+                "configure_meter_values": True,
+                "certfile": "",
+                "keyfile": "",
+            },
+        )
+    )
     if args.no_simulators:
         return entries
     return [
@@ -81,6 +101,19 @@ def charger_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
             },
             unique_id=MENNEKES_SERIAL,
         ),
+        # Accepted already, as if through its discovery flow; a charge point
+        # with another id is asked about in Settings > Devices & services.
+        config_entry(
+            "evse_bridge",
+            OCPP_ID,
+            {
+                "vendor": "ocpp",
+                "charge_point_id": OCPP_ID,
+                "manufacturer": "EVSE Bridge",
+                "model": "Simulated CP",
+            },
+            unique_id=f"ocpp:{OCPP_ID}",
+        ),
     ]
 
 
@@ -89,6 +122,7 @@ ENERGY_SENSORS = (
     f"sensor.chargestorm_{CTEK_ID.lower()}_evse_2_energy",
     f"sensor.circarlife_{CIRCONTROL_ID}_plug_1_energy",
     f"sensor.amtron_{MENNEKES_SERIAL}_connector_1_energy",
+    f"sensor.{OCPP_ID.lower().replace('-', '_')}_connector_1_energy",
 )
 
 
@@ -121,7 +155,11 @@ def process(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def start_simulators(stack: ExitStack, args: argparse.Namespace) -> None:
-    """Start the three simulated chargers, each with a car that charges."""
+    """Start the simulated chargers, each with a car that charges.
+
+    The OCPP charge point connects once Home Assistant's server listens, and
+    tries again every few seconds until then.
+    """
     python = sys.executable
     stack.enter_context(
         process(
@@ -159,6 +197,20 @@ def start_simulators(stack: ExitStack, args: argparse.Namespace) -> None:
                 "--port",
                 str(args.circontrol_port),
                 "--plugged-in",
+            ]
+        )
+    )
+    stack.enter_context(
+        process(
+            [
+                python,
+                "-m",
+                "simulators.ocpp",
+                "--url",
+                f"ws://127.0.0.1:{args.ocpp_port}/ocpp/{OCPP_ID}",
+                "--plugged-in",
+                "--interval",
+                "10",
             ]
         )
     )
@@ -217,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
                 else f"  Mennekes: 127.0.0.1:{args.mennekes_port} (PIN {MENNEKES_PIN})"
                 f"  Circontrol: 127.0.0.1:{args.circontrol_port}"
             )
+            + f"\nOCPP server: ws://127.0.0.1:{args.ocpp_port}/ocpp/<charge point id>"
             + "\nPress Ctrl-C to stop.",
             flush=True,
         )

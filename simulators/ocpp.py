@@ -623,6 +623,9 @@ class OcppSimulator:
         task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Cancelled before it ran (the charge point closing): close the work,
+        # which never started, so it is not reported as never awaited.
+        task.add_done_callback(lambda _: work.close())
 
     async def settle(self) -> None:
         """Wait until the background work has finished."""
@@ -645,7 +648,8 @@ class OcppSimulator:
         finally:
             if not answer.done():
                 answer.cancel()
-        if answer.cancelled():
+        # A cancelled answer is done only once the loop has run it again.
+        if not answer.done() or answer.cancelled():
             msg = "The connection closed before the answer came"
             raise ConnectionError(msg)
         return answer.result()

@@ -60,6 +60,8 @@ async def start_ctek_flow(hass: HomeAssistant) -> ConfigFlowResult:
         "ctek",
         "circontrol",
         "mennekes",
+        "ocpp_server",
+        "ocpp",
         "site",
         "mqtt_export",
     ]

@@ -40,8 +40,9 @@ class EvseBridgeFlowSteps(ConfigFlow):
     @callback
     @override
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """Return whether the entry's kind has options."""
-        return _kind(config_entry).options_flow(config_entry) is not None
+        """Return whether the entry's kind has options (an ignored one has none)."""
+        kind = KINDS.get(config_entry.data.get(CONF_TYPE, ""))
+        return kind is not None and kind.options_flow(config_entry) is not None
 
     @override
     async def async_step_user(

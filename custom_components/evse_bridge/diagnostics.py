@@ -7,13 +7,16 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PIN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .backends.ocpp.const import CONF_CHARGE_POINT_ID, CONF_ID_TAGS
 from .const import CONF_BASE_TOPIC, CONF_CHARGER_ID
 from .coordinator import EvseBridgeConfigEntry, is_charger
 
 TO_REDACT = {
     CONF_BASE_TOPIC,
     CONF_CHARGER_ID,
+    CONF_CHARGE_POINT_ID,
     CONF_HOST,
+    CONF_ID_TAGS,
     CONF_PASSWORD,
     CONF_PIN,
     CONF_USERNAME,

@@ -68,6 +68,8 @@ class ConnectorState:
     charging_enabled: bool | None = None
     session_energy_wh: float | None = None
     session_duration_s: float | None = None
+    soc_percent: float | None = None
+    """The vehicle's state of charge, where the charger learns it."""
     operating_mode: str | None = None
     """Vendor operating mode, lower case, where the charger has one."""
     auto_start: bool | None = None

@@ -11,9 +11,11 @@ from .base import Charger, ChargerBackend, EntryKind
 from .circontrol import BACKEND as CIRCONTROL
 from .ctek import BACKEND as CTEK
 from .mennekes import BACKEND as MENNEKES
+from .ocpp import BACKEND as OCPP, SERVER as OCPP_SERVER
 
 __all__ = ["KINDS", "Charger", "ChargerBackend", "EntryKind"]
 
 KINDS: dict[str, EntryKind] = {
-    kind.key: kind for kind in (CTEK, CIRCONTROL, MENNEKES, SITE, EXPORT)
+    kind.key: kind
+    for kind in (CTEK, CIRCONTROL, MENNEKES, OCPP_SERVER, OCPP, SITE, EXPORT)
 }

@@ -65,6 +65,7 @@ from .server import (
     OcppServer,
     PasswordLookup,
     valid_charge_point_id,
+    valid_path,
 )
 from .settings import DEFAULT_MEASURANDS, MAX_CONNECTORS, OcppSettings
 from .state import Admission, BootInfo
@@ -110,4 +111,5 @@ __all__ = [
     "TransactionStore",
     "part_id",
     "valid_charge_point_id",
+    "valid_path",
 ]

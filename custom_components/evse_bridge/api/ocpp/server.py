@@ -43,6 +43,7 @@ __all__ = [
     "OcppServer",
     "PasswordLookup",
     "valid_charge_point_id",
+    "valid_path",
 ]
 
 _LOGGER = logging.getLogger(__package__)
@@ -89,6 +90,11 @@ def valid_charge_point_id(charge_point_id: str) -> bool:
     return _CHARGE_POINT_ID.fullmatch(charge_point_id) is not None
 
 
+def valid_path(path: str) -> bool:
+    """Return whether a path prefix can be served: empty, or like /ocpp."""
+    return _PATH.fullmatch(path.rstrip("/")) is not None
+
+
 @dataclass(kw_only=True)
 class OcppServer:
     """An OCPP 1.6J central system: serves charge points over websockets."""
@@ -121,10 +127,10 @@ class OcppServer:
 
     def __post_init__(self) -> None:
         """Refuse a path or port that cannot be served."""
-        self.path = self.path.rstrip("/")
-        if _PATH.fullmatch(self.path) is None:
+        if not valid_path(self.path):
             msg = f"Path must be empty or like /ocpp, not {self.path!r}"
             raise ValueError(msg)
+        self.path = self.path.rstrip("/")
         if not 0 <= self.port <= 0xFFFF:  # noqa: PLR2004 - the highest TCP port
             msg = f"Port must be 0-65535, not {self.port}"
             raise ValueError(msg)
