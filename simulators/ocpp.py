@@ -1240,9 +1240,12 @@ async def _connection(sim: OcppSimulator, args: argparse.Namespace) -> None:
                 sim.configuration["MeterValueSampleInterval"][0]
             )
             await asyncio.sleep(interval)
-            if sim.restarting:
-                continue  # it reconnects and boots by itself
-            await sim.tick(interval)
+            try:
+                await sim.tick(interval)
+            except ConnectionError:
+                if not sim.restarting:
+                    raise
+                # A reset took the connection down: it reconnects and boots.
     except (ConnectionError, TimeoutError, OCPPError) as err:
         print(f"Connection lost: {err!r}", flush=True)
     await sim.disconnect()
