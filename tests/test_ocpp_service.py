@@ -5,6 +5,8 @@ Reset), against the simulated charge point over 127.0.0.1: each shows what
 the charge point reports, and a refusal or a CALLERROR is a translated error.
 """
 
+import logging
+
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -98,7 +100,7 @@ async def test_out_of_service_and_back(hass: HomeAssistant) -> None:
 
 
 async def test_out_of_service_during_a_session_waits_for_its_end(
-    hass: HomeAssistant,
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Scheduled: the switch stays on while the car charges, off once it is done."""
     await add_server(hass)
@@ -110,8 +112,12 @@ async def test_out_of_service_during_a_session_waits_for_its_end(
         handle = async_get_hub(hass).get(CP)
         assert handle is not None
 
-        result = await handle.async_set_available(1, False)
+        with caplog.at_level(logging.INFO):
+            result = await handle.async_set_available(1, False)
         assert result.scheduled
+        assert "CP1 connector 1 goes out of service when its session ends" in (
+            caplog.text
+        )
         await turn(hass, available, "turn_off")  # the same again, from the UI
         assert sim.connectors[1].transaction_id is not None
         assert shown(hass, available) == STATE_ON

@@ -123,10 +123,10 @@ class EvseBridgeControlEntity(EvseBridgeEntity):
 
     async def _async_command(
         self, command: Callable[[ChargerHandle, int], Awaitable[CommandResult]]
-    ) -> CommandResult:
+    ) -> None:
         """Send a command; failures become translated errors."""
         with translated_errors():
-            return await command(self._handle, self.part.number)
+            await command(self._handle, self.part.number)
 
 
 class EvseBridgeChargerEntity(CoordinatorEntity[ChargerCoordinator]):

@@ -18,7 +18,7 @@ from homeassistant.util.hass_dict import HassKey
 from .api.control import Capabilities, ChargerControl
 from .api.errors import ChargerAuthenticationError, CommandNotSupportedError
 from .api.model import ChargerInfo, ChargerState, Part
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from .coordinator import ChargerCoordinator
@@ -179,6 +179,13 @@ class ChargerHandle:
             applied = await self.control.set_available(number, available)
 
         result = await self._async_command(command)
+        if not applied:
+            LOGGER.info(
+                "%s connector %s goes %s service when its session ends",
+                self.name,
+                number,
+                "into" if available else "out of",
+            )
         return CommandResult(took_s=result.took_s, scheduled=not applied)
 
     @property

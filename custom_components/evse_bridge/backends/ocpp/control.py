@@ -147,12 +147,6 @@ class OcppChargerControl(ChargerControl):
         change = await _translated(
             layer.enable(connector) if available else layer.disable(connector)
         )
-        if change is AvailabilityChange.SCHEDULED:
-            LOGGER.info(
-                "Connector %s goes %s service when its session ends",
-                connector,
-                "into" if available else "out of",
-            )
         return change is AvailabilityChange.APPLIED
 
     @override
