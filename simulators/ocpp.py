@@ -10,7 +10,9 @@ The simulated charge point boots, reports its connectors, lets a car plug in
 and charge, and sends meter values that follow the charging profiles it was
 given: a lower limit lowers current and power, a limit below 6 A pauses
 (SuspendedEVSE), an expired profile stops counting. It honours
-ChangeAvailability, RemoteStart/StopTransaction, Reset, TriggerMessage,
+ChangeAvailability (Unavailable starts no session, Scheduled while one runs;
+kept across a reset), RemoteStart/StopTransaction, Reset (down, up, boot
+again), TriggerMessage,
 Get/ChangeConfiguration, Set/ClearChargingProfile and GetCompositeSchedule;
 MeterValuesSampledData chooses what it measures. It misbehaves on demand
 (``sim.faults``, ``send_raw``, ``call_unchecked``): bad frames, schema
