@@ -10,7 +10,9 @@ The simulated charge point boots, reports its connectors, lets a car plug in
 and charge, and sends meter values that follow the charging profiles it was
 given: a lower limit lowers current and power, a limit below 6 A pauses
 (SuspendedEVSE), an expired profile stops counting. It honours
-ChangeAvailability, RemoteStart/StopTransaction, Reset, TriggerMessage,
+ChangeAvailability (Unavailable starts no session, Scheduled while one runs;
+kept across a reset), RemoteStart/StopTransaction, Reset (down, up, boot
+again), TriggerMessage,
 Get/ChangeConfiguration, Set/ClearChargingProfile and GetCompositeSchedule;
 MeterValuesSampledData chooses what it measures. It misbehaves on demand
 (``sim.faults``, ``send_raw``, ``call_unchecked``): bad frames, schema
@@ -392,8 +394,8 @@ class _Protocol(ChargePoint):
 
     @_then(Action.change_availability)
     def after_change_availability(self, **_: object) -> None:
-        """Report the new statuses."""
-        self.sim.spawn(self.sim.report_changes())
+        """Report the new statuses; a car that waited starts charging."""
+        self.sim.spawn(self.sim.start_waiting_sessions())
 
     @_handles(Action.reset)
     def on_reset(self, type: str) -> call_result.Reset:  # noqa: A002 - the message's field
@@ -513,6 +515,8 @@ class OcppSimulator:
         self._next_local_id = -1
         self._assigned: dict[int, int] = {}
         self.offline = False
+        self.restarting = False
+        """Set while a Reset takes the charge point down and up again."""
 
     # --- Clock and connection ---------------------------------------------------
 
@@ -860,12 +864,13 @@ class OcppSimulator:
         await self.report_changes()
 
     async def start_waiting_sessions(self) -> None:
-        """Start the sessions whose car is plugged in."""
+        """Start the sessions whose car is plugged in, on connectors in service."""
         for connector in self.connectors.values():
             id_tag = connector.start_waiting
             if (
                 id_tag is None
                 or not connector.plugged_in
+                or not connector.available
                 or connector.transaction_id is not None
             ):
                 continue
@@ -918,13 +923,20 @@ class OcppSimulator:
         await self.report_changes()
 
     async def restart(self, reason: str) -> None:
-        """Reset: stop the sessions, drop the connection, connect and boot again."""
-        for connector in self.connectors.values():
-            await self.stop_transaction(connector.connector_id, reason)
-        self.profiles = []
-        await self.disconnect()
-        await self.connect()
-        await self.boot()
+        """Reset: stop the sessions, drop the connection, connect and boot again.
+
+        Availability is kept, as OCPP requires across a reboot.
+        """
+        self.restarting = True
+        try:
+            for connector in self.connectors.values():
+                await self.stop_transaction(connector.connector_id, reason)
+            self.profiles = []
+            await self.disconnect()
+            await self.connect()
+            await self.boot()
+        finally:
+            self.restarting = False
 
     # --- Charging profiles ---------------------------------------------------------
 
@@ -1225,12 +1237,17 @@ async def _connection(sim: OcppSimulator, args: argparse.Namespace) -> None:
                 break
         if args.plugged_in and not sim.connectors[1].plugged_in:
             await sim.plug_in()
-        while sim.connected:
+        while sim.connected or sim.restarting:
             interval = args.interval or float(
                 sim.configuration["MeterValueSampleInterval"][0]
             )
             await asyncio.sleep(interval)
-            await sim.tick(interval)
+            try:
+                await sim.tick(interval)
+            except ConnectionError:
+                if not sim.restarting:
+                    raise
+                # A reset took the connection down: it reconnects and boots.
     except (ConnectionError, TimeoutError, OCPPError) as err:
         print(f"Connection lost: {err!r}", flush=True)
     await sim.disconnect()

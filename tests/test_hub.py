@@ -120,6 +120,12 @@ async def test_commands_by_capability(
         await ctek.async_set_current_limit(1, 10)
     with pytest.raises(CommandNotSupportedError):
         await ctek.async_set_charging_enabled(1, False)
+    # Neither make can be taken out of service or restarted here.
+    with pytest.raises(CommandNotSupportedError):
+        await amtron.async_set_available(1, False)
+    assert not amtron.can_restart
+    with pytest.raises(CommandNotSupportedError):
+        await amtron.async_restart()
     assert charger.set_current_limit.await_count == 1
 
 

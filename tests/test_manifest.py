@@ -112,7 +112,7 @@ def test_entity_translations_exist() -> None:
         ("number", (number.CURRENT_LIMIT,)),
         ("select", (select.OPERATING_MODE,)),
         ("switch", switch.SWITCHES),
-        ("button", button.BUTTONS),
+        ("button", (*button.BUTTONS, *button.CHARGER_BUTTONS)),
     ):
         for description in descriptions:
             if description.translation_key is None:
@@ -139,6 +139,9 @@ def test_flow_texts_exist() -> None:
         r'translation_domain=DOMAIN,\s*translation_key="(\w+)"', code
     ):
         assert key in EN["exceptions"], key
+    # Home Assistant reads exceptions.<key>.message: a bare text is never shown.
+    for key, exception in EN["exceptions"].items():
+        assert exception["message"], key
     for step in re.findall(r'step_id="(\w+)"', code):
         assert step in EN["config"]["step"] or step in EN["options"]["step"], step
 

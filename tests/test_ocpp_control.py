@@ -1,5 +1,6 @@
 """The OCPP charger's control by capability, over a stand-in for the layer's."""
 
+from collections.abc import Awaitable, Callable
 import logging
 from unittest.mock import AsyncMock, Mock
 
@@ -9,14 +10,14 @@ from custom_components.evse_bridge.api.errors import (
     ChargerCommandError,
     ChargerConnectionError,
     ChargerError,
+    ChargerRefusedError,
+    ChargerResponseError,
     ChargerTimeoutError,
+    CommandNotSupportedError,
 )
-from custom_components.evse_bridge.api.model import (
-    ConnectorState,
-    ConnectorStatus,
-    Part,
-)
+from custom_components.evse_bridge.api.model import ConnectorState, Part
 from custom_components.evse_bridge.api.ocpp import (
+    AvailabilityChange,
     OcppCallError,
     OcppCommandError,
     OcppConnectionError,
@@ -28,18 +29,18 @@ from custom_components.evse_bridge.backends.ocpp.const import PROFILE_VALIDITY
 from custom_components.evse_bridge.backends.ocpp.control import OcppChargerControl
 
 
-def control(
-    status: ConnectorStatus | None = ConnectorStatus.CHARGING,
-) -> tuple[OcppChargerControl, Mock]:
+def control() -> tuple[OcppChargerControl, Mock]:
     """Return the adapter over a stand-in OcppControl."""
     layer = Mock(
         set_current_limit=AsyncMock(),
         resume=AsyncMock(),
-        enable=AsyncMock(),
+        enable=AsyncMock(return_value=AvailabilityChange.APPLIED),
+        disable=AsyncMock(return_value=AvailabilityChange.APPLIED),
+        reset=AsyncMock(),
         start=AsyncMock(),
         stop=AsyncMock(),
     )
-    return OcppChargerControl(lambda: layer, lambda _: status, 32), layer
+    return OcppChargerControl(lambda: layer, 32), layer
 
 
 def test_capabilities() -> None:
@@ -55,6 +56,8 @@ def test_capabilities() -> None:
     )
     assert capabilities.pause_resume
     assert capabilities.start_stop
+    assert capabilities.availability
+    assert capabilities.restart
     assert capabilities.fallback is not None
     assert capabilities.fallback.after_s == PROFILE_VALIDITY.total_seconds()
     assert not adapter.capabilities(Part(id="mainMeter")).pause_resume
@@ -84,11 +87,35 @@ async def test_resume_without_limit_removes_ours() -> None:
     layer.resume.assert_awaited_once()
 
 
-async def test_resume_makes_an_unavailable_connector_available() -> None:
-    """Charging enabled on an Unavailable connector sends ChangeAvailability."""
-    adapter, layer = control(ConnectorStatus.UNAVAILABLE)
+async def test_resume_leaves_service_alone() -> None:
+    """Resuming never puts a connector taken out of service back in service."""
+    adapter, layer = control()
+    await adapter.set_charging_enabled(1, False)
     await adapter.set_charging_enabled(1, True)
-    layer.enable.assert_awaited_once_with(1)
+    layer.enable.assert_not_awaited()
+
+
+async def test_service_applied() -> None:
+    """In and out of service: ChangeAvailability, True once the status shows it."""
+    adapter, layer = control()
+    assert await adapter.set_available(2, False) is True
+    layer.disable.assert_awaited_once_with(2)
+    assert await adapter.set_available(2, True) is True
+    layer.enable.assert_awaited_once_with(2)
+
+
+async def test_service_scheduled() -> None:
+    """Scheduled (a session runs) is not applied yet: False."""
+    adapter, layer = control()
+    layer.disable.return_value = AvailabilityChange.SCHEDULED
+    assert await adapter.set_available(1, False) is False
+
+
+async def test_restart_is_a_soft_reset() -> None:
+    """Restart sends Reset (the layer's default, Soft) and waits for it."""
+    adapter, layer = control()
+    await adapter.restart()
+    layer.reset.assert_awaited_once_with()
 
 
 async def test_sessions() -> None:
@@ -103,21 +130,39 @@ async def test_sessions() -> None:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (OcppRejectedError("no", status="Rejected"), ChargerCommandError),
+        (OcppRejectedError("no", status="Rejected"), ChargerRefusedError),
         (OcppCommandError("not done"), ChargerCommandError),
         (OcppTimeoutError("silent"), ChargerTimeoutError),
         (OcppConnectionError("gone"), ChargerConnectionError),
-        (OcppCallError("error", code="InternalError"), ChargerConnectionError),
+        (OcppCallError("error", code="InternalError"), ChargerResponseError),
+        (OcppCallError("unknown", code="NotImplemented"), CommandNotSupportedError),
+        (OcppCallError("unknown", code="NotSupported"), CommandNotSupportedError),
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "command"),
+    [
+        ("set_current_limit", lambda adapter: adapter.set_current_limit(1, 10)),
+        ("disable", lambda adapter: adapter.set_available(1, False)),
+        ("enable", lambda adapter: adapter.set_available(1, True)),
+        ("reset", lambda adapter: adapter.restart()),
     ],
 )
 async def test_errors_become_the_hubs(
-    error: OcppError, expected: type[ChargerError]
+    error: OcppError,
+    expected: type[ChargerError],
+    method: str,
+    command: Callable[[OcppChargerControl], Awaitable[object]],
 ) -> None:
-    """The layer's errors reach the entities as the hub's, with the reason."""
+    """The layer's errors reach the entities as the hub's, with the reason.
+
+    A refusal is not a failure to carry out, and a CALLERROR is an answer,
+    not a lost connection.
+    """
     adapter, layer = control()
-    layer.set_current_limit.side_effect = error
+    getattr(layer, method).side_effect = error
     with pytest.raises(expected, match=str(error)):
-        await adapter.set_current_limit(1, 10)
+        await command(adapter)
     assert adapter.limits == {}
 
 

@@ -1,18 +1,25 @@
-"""Buttons: start and stop a charging session."""
+"""Buttons: start and stop a charging session, restart the charger."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.const import Platform
+from homeassistant.components.button.const import ButtonDeviceClass
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
 from .api.model import Part
 from .coordinator import EvseBridgeConfigEntry, is_charger
-from .entity import EvseBridgeControlEntity, async_add_part_entities
+from .entity import (
+    EvseBridgeChargerEntity,
+    EvseBridgeControlEntity,
+    async_add_charger_entities,
+    async_add_part_entities,
+    translated_errors,
+)
 from .hub import ChargerHandle, CommandResult
 
 PARALLEL_UPDATES = 1
@@ -43,18 +50,40 @@ BUTTONS: tuple[EvseBridgeButtonEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class EvseBridgeChargerButtonEntityDescription(ButtonEntityDescription):
+    """Describes a button of the whole charger."""
+
+    press_fn: Callable[[ChargerHandle], Awaitable[CommandResult]]
+    capable_fn: Callable[[ChargerHandle], bool]
+
+
+CHARGER_BUTTONS: tuple[EvseBridgeChargerButtonEntityDescription, ...] = (
+    EvseBridgeChargerButtonEntityDescription(
+        key="restart",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_category=EntityCategory.CONFIG,
+        press_fn=lambda handle: handle.async_restart(),
+        capable_fn=lambda handle: handle.can_restart,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EvseBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the session buttons of each connector that can start and stop."""
+    """Add the session buttons of each connector, and the charger's restart."""
     if not is_charger(entry):
         entry.runtime_data.kind.async_add_entities(
             Platform.BUTTON, entry, async_add_entities
         )
         return
     async_add_part_entities(entry, async_add_entities, BUTTONS, EvseBridgeButton)
+    async_add_charger_entities(
+        entry, async_add_entities, CHARGER_BUTTONS, EvseBridgeChargerButton
+    )
 
 
 class EvseBridgeButton(EvseBridgeControlEntity, ButtonEntity):
@@ -66,3 +95,15 @@ class EvseBridgeButton(EvseBridgeControlEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Send the command."""
         await self._async_command(self.entity_description.press_fn)
+
+
+class EvseBridgeChargerButton(EvseBridgeChargerEntity, ButtonEntity):
+    """Restarts the whole charger; fails if it refuses or does not go down."""
+
+    entity_description: EvseBridgeChargerButtonEntityDescription
+
+    @override
+    async def async_press(self) -> None:
+        """Send the command."""
+        with translated_errors():
+            await self.entity_description.press_fn(self._handle)

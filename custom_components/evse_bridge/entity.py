@@ -1,6 +1,7 @@
 """Base entities and their creation, for every charger part."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, override
 
 from homeassistant.core import callback
@@ -15,6 +16,8 @@ from .api.errors import (
     ChargerAuthenticationError,
     ChargerCommandError,
     ChargerError,
+    ChargerRefusedError,
+    ChargerResponseError,
     CommandNotSupportedError,
 )
 from .api.model import Part
@@ -122,36 +125,129 @@ class EvseBridgeControlEntity(EvseBridgeEntity):
         self, command: Callable[[ChargerHandle, int], Awaitable[CommandResult]]
     ) -> None:
         """Send a command; failures become translated errors."""
-        try:
+        with translated_errors():
             await command(self._handle, self.part.number)
-        except ValueError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_value",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except CommandNotSupportedError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_supported",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except ChargerAuthenticationError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
-        except ChargerCommandError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_not_applied",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except ChargerError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+
+
+class EvseBridgeChargerEntity(CoordinatorEntity[ChargerCoordinator]):
+    """An entity of the whole charger, on its own device, that commands it."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, *, entry: ChargerConfigEntry, description: EntityDescription
+    ) -> None:
+        """Describe the entity on the charger's device."""
+        coordinator = entry.runtime_data.coordinator
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._handle = entry.runtime_data.handle
+        self._attr_unique_id = f"{coordinator.serial_number}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, coordinator.serial_number)}
+        )
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return whether the charger can be commanded now."""
+        return self.coordinator.control_available
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Turn the errors of a command into Home Assistant's, translated."""
+    try:
+        yield
+    except ValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_value",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except CommandNotSupportedError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_supported",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except ChargerAuthenticationError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except ChargerRefusedError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_refused",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except ChargerCommandError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_not_applied",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except ChargerResponseError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except ChargerError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
+class ChargerEntityDescription(Protocol):
+    """What creating an entity of the whole charger needs from a description."""
+
+    @property
+    def capable_fn(self) -> Callable[[ChargerHandle], bool]:
+        """Return whether the charger's capabilities call for this entity."""
+
+
+class ChargerEntityFactory[DescriptionT](Protocol):
+    """Creates the entity of one description for the whole charger."""
+
+    def __call__(
+        self, *, entry: ChargerConfigEntry, description: DescriptionT
+    ) -> Entity:
+        """Return the entity."""
+
+
+def async_add_charger_entities[DescriptionT: ChargerEntityDescription](
+    entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[DescriptionT],
+    entity_factory: ChargerEntityFactory[DescriptionT],
+) -> None:
+    """Add the charger's own entities once its capabilities call for them.
+
+    Capabilities are known per connector, so they wait for the first one.
+    """
+    handle = entry.runtime_data.handle
+    waiting = list(descriptions)
+
+    @callback
+    def add_new_entities() -> None:
+        ready = [
+            description for description in waiting if description.capable_fn(handle)
+        ]
+        if ready:
+            for description in ready:
+                waiting.remove(description)
+            async_add_entities(
+                entity_factory(entry=entry, description=description)
+                for description in ready
+            )
+
+    add_new_entities()
+    entry.async_on_unload(
+        entry.runtime_data.coordinator.async_add_listener(add_new_entities)
+    )
 
 
 def part_device_info(entry: ChargerConfigEntry, part_id: str) -> DeviceInfo:

@@ -18,7 +18,7 @@ from homeassistant.util.hass_dict import HassKey
 from .api.control import Capabilities, ChargerControl
 from .api.errors import ChargerAuthenticationError, CommandNotSupportedError
 from .api.model import ChargerInfo, ChargerState, Part
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from .coordinator import ChargerCoordinator
@@ -42,6 +42,8 @@ class CommandResult:
 
     took_s: float
     """From sending the command to reading the change back from the charger."""
+    scheduled: bool = False
+    """The charger took it for later: it shows when the running session ends."""
 
 
 class ChargerHandle:
@@ -162,6 +164,43 @@ class ChargerHandle:
         return await self._async_command(
             lambda: self.control.set_auto_start(number, enabled)
         )
+
+    async def async_set_available(
+        self,
+        number: int,
+        available: bool,  # noqa: FBT001
+    ) -> CommandResult:
+        """Put the connector in or out of service (or schedule it, see result)."""
+        self._require(self.capabilities(number).availability, number, "change service")
+        applied = True
+
+        async def command() -> None:
+            nonlocal applied
+            applied = await self.control.set_available(number, available)
+
+        result = await self._async_command(command)
+        if not applied:
+            LOGGER.info(
+                "%s connector %s goes %s service when its session ends",
+                self.name,
+                number,
+                "into" if available else "out of",
+            )
+        return CommandResult(took_s=result.took_s, scheduled=not applied)
+
+    @property
+    def can_restart(self) -> bool:
+        """Return whether the charger can be restarted."""
+        return any(
+            self.control.capabilities(part).restart for part in self.connectors()
+        )
+
+    async def async_restart(self) -> CommandResult:
+        """Restart the whole charger; done once it went down."""
+        if not self.can_restart:
+            msg = f"{self.name} cannot restart"
+            raise CommandNotSupportedError(msg)
+        return await self._async_command(self.control.restart)
 
     def _require(self, capable: bool, number: int, what: str) -> None:  # noqa: FBT001
         if not capable:

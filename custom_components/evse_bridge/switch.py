@@ -1,4 +1,4 @@
-"""Switches: charging enabled, and starting on plug-in."""
+"""Switches: charging enabled, starting on plug-in, and being in service."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
-from .api.model import ConnectorState, Part
+from .api.model import ConnectorState, ConnectorStatus, Part
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 from .hub import ChargerHandle, CommandResult
@@ -43,6 +43,20 @@ SWITCHES: tuple[EvseBridgeSwitchEntityDescription, ...] = (
         is_on_fn=lambda connector: connector.auto_start,
         set_fn=lambda handle, number, on: handle.async_set_auto_start(number, on),
         capable_fn=lambda capabilities: capabilities.auto_start,
+    ),
+    EvseBridgeSwitchEntityDescription(
+        key="available",
+        translation_key="available",
+        entity_category=EntityCategory.CONFIG,
+        # Shows the status: one taken out of service during a session stays
+        # on until the charger applies it, when the session ends.
+        is_on_fn=lambda connector: (
+            None
+            if connector.status is None
+            else connector.status is not ConnectorStatus.UNAVAILABLE
+        ),
+        set_fn=lambda handle, number, on: handle.async_set_available(number, on),
+        capable_fn=lambda capabilities: capabilities.availability,
     ),
 )
 

@@ -1,6 +1,6 @@
 """The vendor-neutral adapters, against the simulated chargers over HTTP."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -10,7 +10,11 @@ from custom_components.evse_bridge.api.chargers import (
     MennekesCharger,
 )
 from custom_components.evse_bridge.api.circontrol import CircontrolClient
-from custom_components.evse_bridge.api.control import CurrentRange
+from custom_components.evse_bridge.api.control import (
+    Capabilities,
+    ChargerControl,
+    CurrentRange,
+)
 from custom_components.evse_bridge.api.errors import (
     ChargerAuthenticationError,
     ChargerCommandError,
@@ -19,7 +23,7 @@ from custom_components.evse_bridge.api.errors import (
     CommandNotSupportedError,
 )
 from custom_components.evse_bridge.api.mennekes import MennekesClient
-from custom_components.evse_bridge.api.model import ConnectorStatus
+from custom_components.evse_bridge.api.model import ConnectorStatus, Part
 from simulators.circontrol import CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
@@ -203,3 +207,27 @@ def test_current_range_checks_limits() -> None:
             pausing.check(amps)
     with pytest.raises(ValueError, match="must be 6-32 A"):
         CurrentRange(min_a=6, max_a=32).check(0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda control: control.set_current_limit(1, 10),
+        lambda control: control.set_charging_enabled(1, True),
+        lambda control: control.start_charging(1),
+        lambda control: control.stop_charging(1),
+        lambda control: control.set_phases(1, 1),
+        lambda control: control.set_operating_mode(1, "eco"),
+        lambda control: control.set_auto_start(1, True),
+        lambda control: control.set_available(1, False),
+        lambda control: control.restart(),
+    ],
+)
+async def test_a_control_offers_nothing_it_does_not_implement(
+    command: Callable[[ChargerControl], Awaitable[object]],
+) -> None:
+    """A make's control refuses every command its protocol does not offer."""
+    control = ChargerControl()
+    assert control.capabilities(Part(id="evse1", number=1)) == Capabilities()
+    with pytest.raises(CommandNotSupportedError, match="ChargerControl offers no"):
+        await command(control)

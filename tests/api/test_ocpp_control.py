@@ -347,12 +347,15 @@ async def test_enable_and_disable(harness: Harness) -> None:
         control = harness.control()
         assert await control.disable(2) is AvailabilityChange.APPLIED
         state = connector(harness.snapshots.latest(), 2)
+        # Out of service is not paused: charging is still enabled for later.
         assert (state.status, state.charging_enabled) == (
             ConnectorStatus.UNAVAILABLE,
-            False,
+            True,
         )
         assert await control.enable(2) is AvailabilityChange.APPLIED
-        assert connector(harness.snapshots.latest(), 2).charging_enabled
+        assert connector(harness.snapshots.latest(), 2).status is not (
+            ConnectorStatus.UNAVAILABLE
+        )
 
         await sim.plug_in(1)
         await harness.settle(sim)
@@ -368,8 +371,8 @@ async def test_enable_and_disable(harness: Harness) -> None:
         assert await control.disable(0) is AvailabilityChange.APPLIED
         assert await control.enable(0) is AvailabilityChange.APPLIED
         snapshot = harness.snapshots.latest()
-        assert connector(snapshot, 1).charging_enabled
-        assert connector(snapshot, 2).charging_enabled
+        assert connector(snapshot, 1).status is not ConnectorStatus.UNAVAILABLE
+        assert connector(snapshot, 2).status is not ConnectorStatus.UNAVAILABLE
 
 
 async def test_reset(harness: Harness, sim: OcppSimulator) -> None:

@@ -18,8 +18,11 @@ import pytest
 from custom_components.evse_bridge.api.model import ConnectorStatus
 from custom_components.evse_bridge.api.ocpp import (
     Admission,
+    AvailabilityChange,
     OcppCallError,
+    OcppRejectedError,
     OcppSettings,
+    OcppSnapshot,
 )
 from simulators.ocpp import (
     OcppFaults,
@@ -281,6 +284,44 @@ async def test_unplugging_ends_the_session(
     assert connector(harness.snapshots.latest()).status is ConnectorStatus.AVAILABLE
 
 
+def running(sim: OcppSimulator) -> bool:
+    """Return whether a session runs on connector 1."""
+    return sim.connectors[1].transaction_id is not None
+
+
+async def test_out_of_service_refuses_sessions(
+    harness: Harness, sim: OcppSimulator
+) -> None:
+    """Out of service after the session, it starts none until back in service."""
+    control = harness.control()
+    assert await control.disable(1) is AvailabilityChange.SCHEDULED
+    assert running(sim)
+    await sim.unplug()
+    await harness.settle(sim)
+    assert connector(harness.snapshots.latest()).status is ConnectorStatus.UNAVAILABLE
+    await sim.plug_in()
+    assert not running(sim)
+    with pytest.raises(OcppRejectedError):
+        await control.start(1)
+    assert await control.enable(1) is AvailabilityChange.APPLIED
+    await harness.settle(sim)
+    assert running(sim)
+    assert connector(harness.snapshots.latest()).status is ConnectorStatus.CHARGING
+
+
+async def test_reset_keeps_the_connector_out_of_service(
+    harness: Harness, sim: OcppSimulator
+) -> None:
+    """Availability outlives a reboot, as OCPP requires."""
+    await sim.unplug()
+    assert await harness.control().disable(1) is AvailabilityChange.APPLIED
+    boots = sim.boots
+    await harness.control().reset()
+    await harness.settle(sim)
+    assert sim.boots == boots + 1
+    assert connector(harness.snapshots.latest()).status is ConnectorStatus.UNAVAILABLE
+
+
 async def test_not_connected() -> None:
     """Sending without a connection is a ConnectionError; faults have an off switch."""
     sim = OcppSimulator("ws://127.0.0.1:9/ocpp/CP1")
@@ -362,6 +403,35 @@ async def test_command_line_charges_and_reports(
     assert part.meter is not None
     assert part.meter.energy_wh is not None
     assert part.meter.energy_wh > (transaction.meter_start_wh or 0)
+
+
+def metered(snapshot: OcppSnapshot) -> bool:
+    """Return whether a charge point sends meter values."""
+    part = snapshot.state.parts.get("connector1")
+    return snapshot.connected and part is not None and part.meter is not None
+
+
+async def test_command_line_comes_back_after_a_reset(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reset from the central system: it boots again on a new connection at once."""
+    harness.decisions.decided["CLI"] = Admission.ACCEPTED
+    args = build_parser().parse_args(
+        ["--url", harness.url("CLI"), "--interval", "0.02", "--retry", "30"]
+    )
+    task = asyncio.create_task(run(args))
+    await harness.snapshots.until(metered, "CLI")  # booted, and charging
+    charge_point = harness.charge_point("CLI")
+    boots = charge_point.boots
+    await harness.control("CLI").reset()
+    assert await charge_point.wait_for(
+        lambda: charge_point.boots > boots and charge_point.connected, 10
+    )
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Back without waiting for --retry: the reset did not look like a lost link.
+    assert "Connection lost" not in capsys.readouterr().out
 
 
 async def test_command_line_waits_while_pending(

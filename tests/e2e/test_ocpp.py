@@ -3,8 +3,9 @@
 The server is added through the config flow as a user would; the simulated
 charge point runs as its own process (``python -m simulators.ocpp``), is
 accepted through its discovery flow, reports meters and follows a limit set
-from the number entity. Bad frames from a charge point never put a
-traceback in Home Assistant's log.
+from the number entity; it is taken out of service and restarted from the
+switch and the button, and comes back on the same device. Bad frames from a
+charge point never put a traceback in Home Assistant's log.
 """
 
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import subprocess
 import sys
 
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -71,6 +72,12 @@ def charge_point_process(hass: HomeAssistant) -> Iterator[subprocess.Popen[bytes
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Return an entity's state, None while it has none."""
+    found = hass.states.get(entity_id)
+    return None if found is None else found.state
 
 
 def value(hass: HomeAssistant, entity_id: str) -> float | None:
@@ -166,3 +173,57 @@ async def test_bad_frames_leave_no_traceback(
         ours = [r for r in caplog.records if not r.name.startswith("simulators")]
         assert not [record for record in ours if record.exc_info]
         assert not [record for record in ours if record.levelno >= logging.ERROR]
+
+
+async def test_out_of_service_and_restart(hass: HomeAssistant) -> None:
+    """The switch takes the charge point out of service; Restart reboots it.
+
+    It comes back on the same device, still out of service, as OCPP requires.
+    """
+    await add_server_as_user(hass)
+    with charge_point_process(hass):
+        entry = await accept_flow(hass)
+
+        def charging() -> bool:
+            return state(hass, "sensor.cp1_connector_1_status") == "charging"
+
+        await wait_for(charging)
+        await hass.services.async_call(
+            "button",
+            "press",
+            {"entity_id": "button.cp1_connector_1_stop_charging"},
+            blocking=True,
+        )
+        await hass.services.async_call(
+            "switch",
+            "turn_off",
+            {"entity_id": "switch.cp1_connector_1_available"},
+            blocking=True,
+        )
+        assert state(hass, "switch.cp1_connector_1_available") == STATE_OFF
+        assert state(hass, "sensor.cp1_connector_1_status") == "unavailable"
+        devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+
+        charge_point = central(hass).server.charge_points["CP1"]
+        boots = charge_point.boots
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.cp1_restart"}, blocking=True
+        )
+
+        def rebooted() -> bool:
+            return charge_point.boots > boots and (
+                state(hass, "switch.cp1_connector_1_available") == STATE_OFF
+            )
+
+        await wait_for(rebooted)
+        assert (
+            dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+            == devices
+        )
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {"entity_id": "switch.cp1_connector_1_available"},
+            blocking=True,
+        )
+        assert state(hass, "switch.cp1_connector_1_available") == STATE_ON

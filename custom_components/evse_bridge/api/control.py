@@ -60,6 +60,10 @@ class Capabilities:
     """A vendor's operating modes, where the charger has them."""
     auto_start: bool = False
     """Whether starting a session on plug-in can be switched."""
+    availability: bool = False
+    """Whether it can be taken out of service (it then refuses sessions) and back."""
+    restart: bool = False
+    """Whether the whole charger can be restarted (the same on each connector)."""
 
 
 class ChargerControl:
@@ -96,6 +100,18 @@ class ChargerControl:
     async def set_auto_start(self, connector: int, enabled: bool) -> None:  # noqa: FBT001
         """Switch starting a session on plug-in."""
         raise CommandNotSupportedError(self._unsupported("automatic start"))
+
+    async def set_available(self, connector: int, available: bool) -> bool:  # noqa: FBT001
+        """Put a connector in or out of service.
+
+        Return True once the charger shows the change, False when it took it
+        for later: it applies when the running session ends, and shows then.
+        """
+        raise CommandNotSupportedError(self._unsupported("availability changes"))
+
+    async def restart(self) -> None:
+        """Restart the whole charger (a soft reset); done once it goes down."""
+        raise CommandNotSupportedError(self._unsupported("restarting"))
 
     def _unsupported(self, what: str) -> str:
         return f"{type(self).__name__} offers no {what}"

@@ -5,6 +5,7 @@ __all__ = [
     "ChargerCommandError",
     "ChargerConnectionError",
     "ChargerError",
+    "ChargerRefusedError",
     "ChargerResponseError",
     "ChargerTimeoutError",
     "CommandNotSupportedError",
@@ -42,3 +43,7 @@ class ChargerCommandError(ChargerError):
 
 class CommandNotSupportedError(ChargerError):
     """The charger has no such capability."""
+
+
+class ChargerRefusedError(ChargerCommandError):
+    """The charger refused a command (it answered Rejected or the like)."""

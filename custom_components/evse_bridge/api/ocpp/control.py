@@ -47,7 +47,7 @@ from .errors import (
     OcppRejectedError,
 )
 from .logsafe import clip
-from .neutral import part_id
+from .neutral import in_service
 from .rpc import OcppRpc
 from .settings import MAX_CONNECTORS
 from .transactions import Transaction
@@ -406,7 +406,7 @@ class OcppControl:
                 self._fail_refused("an availability change", answer.status)
 
             def shows() -> bool:
-                return self._shows_available(connector_id) is available
+                return in_service(self._cp.records, connector_id) is available
 
             if not shows():
                 await self._trigger(
@@ -417,24 +417,6 @@ class OcppControl:
                         f"an availability change on connector {connector_id}"
                     )
             return AvailabilityChange.APPLIED
-
-    def _shows_available(self, connector_id: int) -> bool | None:
-        """Return what the charge point reports about a connector's availability.
-
-        For connector 0, what all connectors report (the station's own status
-        applies to each of them); None while they differ or report nothing.
-        """
-        parts = self._cp.snapshot().state.parts
-        if connector_id:
-            chosen = [parts.get(part_id(connector_id))]
-        else:
-            chosen = list(parts.values())
-        shown = {
-            part.connector.charging_enabled
-            for part in chosen
-            if part is not None and part.connector is not None
-        }
-        return shown.pop() if len(shown) == 1 else None
 
     async def reset(self, *, hard: bool = False) -> None:
         """Restart the charge point; done when it has disconnected or booted."""

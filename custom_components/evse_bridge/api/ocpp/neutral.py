@@ -27,6 +27,7 @@ __all__ = [
     "OcppSnapshot",
     "charger_info",
     "charger_state",
+    "in_service",
     "part_id",
     "soc_percent",
 ]
@@ -137,10 +138,32 @@ def _connector(
         ),
         offered_current_a=record.sample.offered_current_a if record.sample else None,
         current_limit_a=record.limit_a,
-        charging_enabled=status != "Unavailable" if status else None,
+        # Paused here is a 0 A limit of ours; being out of service is the status.
+        charging_enabled=record.limit_a != 0 if status else None,
         session_energy_wh=session_energy_wh,
         session_duration_s=session_duration_s,
     )
+
+
+def in_service(
+    connectors: Mapping[int, ConnectorRecord], connector_id: int
+) -> bool | None:
+    """Return whether a connector (0: every connector) is in service.
+
+    Unavailable is out of service; the station's Unavailable holds for every
+    connector. None while nothing is reported (or, for 0, the connectors differ).
+    """
+    station = connectors.get(0)
+    chosen = [connector_id] if connector_id else [n for n in connectors if n]
+    shown: set[bool] = set()
+    for number in chosen:
+        record = connectors.get(number)
+        status = None if record is None else record.status
+        if station is not None and station.status in _STATION_WIDE:
+            status = station.status
+        if status is not None:
+            shown.add(status != "Unavailable")
+    return shown.pop() if len(shown) == 1 else None
 
 
 def charger_state(connectors: Mapping[int, ConnectorRecord]) -> ChargerState:

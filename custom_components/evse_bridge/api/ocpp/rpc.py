@@ -182,7 +182,9 @@ class OcppRpc(ChargePoint):
             pass
         finally:
             self._closed = True
-            if self._pending_call is not None:
+            # A call whose answer came just before the close (a Reset answered,
+            # then the charge point goes down) still takes its answer.
+            if self._pending_call is not None and self._awaiting is not None:
                 self._pending_call.cancel()
 
     async def _route_safely(self, raw: str | bytes) -> None:

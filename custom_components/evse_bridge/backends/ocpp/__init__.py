@@ -150,9 +150,7 @@ class OcppBackend(ChargerBackend):
             return central.server.control(charge_point_id)
 
         charger_control = OcppChargerControl(
-            control,
-            lambda connector: coordinator.status(connector),  # noqa: PLW0108 - made below
-            int(entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A)),
+            control, int(entry.options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A))
         )
         coordinator = OcppCoordinator(
             hass,

@@ -8,17 +8,22 @@ its own default (the capability's ``fallback``).
 """
 
 from collections.abc import Awaitable, Callable
-from typing import override
+from typing import Final, override
 
 from ...api.control import Capabilities, ChargerControl, CurrentRange, Fallback
 from ...api.errors import (
     ChargerCommandError,
     ChargerConnectionError,
     ChargerError,
+    ChargerRefusedError,
+    ChargerResponseError,
     ChargerTimeoutError,
+    CommandNotSupportedError,
 )
-from ...api.model import MIN_CURRENT_A, ConnectorStatus, Part
+from ...api.model import MIN_CURRENT_A, Part
 from ...api.ocpp import (
+    AvailabilityChange,
+    OcppCallError,
     OcppCommandError,
     OcppControl,
     OcppError,
@@ -28,13 +33,26 @@ from ...api.ocpp import (
 from ...const import LOGGER
 from .const import PROFILE_VALIDITY
 
+_UNSUPPORTED_CODES: Final = frozenset({"NotImplemented", "NotSupported"})
+"""CALLERROR codes of a charge point that does not know the message."""
+
 
 async def _translated[T](work: Awaitable[T]) -> T:
-    """Await a command of the layer; its errors become the hub's."""
+    """Await a command of the layer; its errors become the hub's.
+
+    A CALLERROR saying the charge point lacks the message means it cannot do
+    this; any other CALLERROR is an answer, not a lost connection.
+    """
     try:
         return await work
-    except (OcppRejectedError, OcppCommandError) as err:
+    except OcppRejectedError as err:
+        raise ChargerRefusedError(str(err)) from err
+    except OcppCommandError as err:
         raise ChargerCommandError(str(err)) from err
+    except OcppCallError as err:
+        if err.code in _UNSUPPORTED_CODES:
+            raise CommandNotSupportedError(str(err)) from err
+        raise ChargerResponseError(str(err)) from err
     except OcppTimeoutError as err:
         raise ChargerTimeoutError(str(err)) from err
     except OcppError as err:
@@ -42,22 +60,17 @@ async def _translated[T](work: Awaitable[T]) -> T:
 
 
 class OcppChargerControl(ChargerControl):
-    """Current limit, pause and resume, start and stop of one charge point.
+    """Current limit, pause, sessions, service and restart of one charge point.
 
     A pause is a 0 A limit; a limit set while paused applies on resume.
-    Resuming sets the limit again (or removes ours if there was none), and
-    makes a connector the charge point reports Unavailable available again.
+    Resuming sets the limit again (or removes ours if there was none). Being
+    in service (ChangeAvailability) is separate: a connector taken out of
+    service stays out until it is put back, whatever pauses and resumes.
     """
 
-    def __init__(
-        self,
-        control: Callable[[], OcppControl],
-        status: Callable[[int], ConnectorStatus | None],
-        max_current_a: int,
-    ) -> None:
-        """Command the charge point ``control`` returns; ``status`` reads one."""
+    def __init__(self, control: Callable[[], OcppControl], max_current_a: int) -> None:
+        """Command the charge point ``control`` returns."""
         self._control = control
-        self._status = status
         self._max_current_a = max_current_a
         self.limits: dict[int, int] = {}
         """The limit wanted per connector, renewed until changed."""
@@ -73,6 +86,8 @@ class OcppChargerControl(ChargerControl):
             current_limit=CurrentRange(min_a=MIN_CURRENT_A, max_a=self._max_current_a),
             pause_resume=True,
             start_stop=True,
+            availability=True,
+            restart=True,
             # When the profile expires the charger takes its own default,
             # which OCPP does not report: most chargers' is their full current.
             fallback=Fallback(
@@ -97,13 +112,11 @@ class OcppChargerControl(ChargerControl):
 
     @override
     async def set_charging_enabled(self, connector: int, enabled: bool) -> None:
-        """Resume (and make available) or pause a connector."""
+        """Resume or pause a connector."""
         if not enabled:
             await self._limit(connector, 0)
             self.paused.add(connector)
             return
-        if self._status(connector) is ConnectorStatus.UNAVAILABLE:
-            await _translated(self._control().enable(connector))
         if connector in self.paused:
             if connector in self.limits:
                 await self._limit(connector, self.limits[connector])
@@ -122,6 +135,27 @@ class OcppChargerControl(ChargerControl):
     async def stop_charging(self, connector: int) -> None:
         """Stop the session (RemoteStopTransaction)."""
         await _translated(self._control().stop(connector))
+
+    @override
+    async def set_available(self, connector: int, available: bool) -> bool:
+        """Put a connector in or out of service (ChangeAvailability).
+
+        Taken out of service during a session, the charge point may schedule
+        it (Scheduled): it shows Unavailable when the session ends.
+        """
+        layer = self._control()
+        change = await _translated(
+            layer.enable(connector) if available else layer.disable(connector)
+        )
+        return change is AvailabilityChange.APPLIED
+
+    @override
+    async def restart(self) -> None:
+        """Restart the charge point (a soft Reset); done once it went down.
+
+        Limits are sent again when it is back (see the coordinator).
+        """
+        await _translated(self._control().reset())
 
     async def async_renew(self) -> None:
         """Send every limit and pause again before its profile expires."""

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
 
-from ...api.model import ChargerInfo, ChargerState, ConnectorStatus, MeterReading, Part
+from ...api.model import ChargerInfo, ChargerState, MeterReading, Part
 from ...api.ocpp import Admission, OcppSnapshot
 from ...const import DOMAIN
 from ...coordinator import ChargerConfigEntry, ChargerCoordinator
@@ -79,7 +79,7 @@ class OcppCoordinator(ChargerCoordinator):
         return self._state()
 
     def _state(self) -> ChargerState:
-        """Return the parts, each connector enabled unless Unavailable or paused."""
+        """Return the parts, charging disabled on the connectors paused here."""
         return ChargerState(
             parts={
                 part_id: part
@@ -90,11 +90,6 @@ class OcppCoordinator(ChargerCoordinator):
                 for part_id, part in self._parts.items()
             }
         )
-
-    def status(self, connector: int) -> ConnectorStatus | None:
-        """Return a connector's status as the charge point reports it."""
-        part = self._parts.get(f"{_CONNECTOR_PREFIX}{connector}")
-        return None if part is None or part.connector is None else part.connector.status
 
     @property
     @override
