@@ -24,7 +24,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -39,6 +44,7 @@ from custom_components.evse_bridge.export.broker import (
 )
 from simulators.mennekes import MennekesSimulator
 from simulators.victron_gx import VictronGx
+from tests.export.conftest import shadow_entry
 
 from .conftest import Broker, free_port, wait_for
 
@@ -456,6 +462,41 @@ def password_broker(socket_enabled: None, tmp_path: Path) -> Generator[Broker]:
     server.start()
     yield server
     server.stop()
+
+
+async def test_refused_credentials_ask_for_new_ones(
+    hass: HomeAssistant, password_broker: Broker
+) -> None:
+    """A broker that refuses the export's login: Home Assistant asks for another."""
+    entry = shadow_entry(
+        broker="own",
+        host="127.0.0.1",
+        port=password_broker.port,
+        tls=False,
+        username="bridge",
+        password="changed",  # noqa: S106
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+
+    def reauth_started() -> bool:
+        return any(
+            flow["context"]["source"] == SOURCE_REAUTH
+            for flow in hass.config_entries.flow.async_progress_by_handler(
+                "evse_bridge"
+            )
+        )
+
+    await wait_for(reauth_started)
+    [flow] = hass.config_entries.flow.async_progress_by_handler("evse_bridge")
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"username": "bridge", "password": "secret"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data["password"] == "secret"  # noqa: S105
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.mark.parametrize(

@@ -279,8 +279,12 @@ class OwnBroker(ExportBroker):
         *,
         client_id: str,
         will: tuple[str, str, str] | None = None,
+        on_auth_failed: Callable[[], None] | None = None,
     ) -> None:
         """Connect with ``settings``.
+
+        ``on_auth_failed`` is called in the event loop when the broker refuses
+        the credentials; the export then stops trying until it is set up again.
 
         ``will`` is (topic, payload on every connection, last will's payload):
         the broker publishes the last will, retained, when Home Assistant
@@ -290,6 +294,7 @@ class OwnBroker(ExportBroker):
         self._settings = settings
         self._client_id = client_id
         self._will = will
+        self._on_auth_failed = on_auth_failed
         self._client: Client | None = None
         self._subscriptions: dict[str, MessageCallback] = {}
         self._on_connect_callback: ConnectCallback | None = None
@@ -374,6 +379,9 @@ class OwnBroker(ExportBroker):
         """Renew the subscriptions (in paho's thread)."""
         if reason_code.is_failure:
             self._log_lost(str(reason_code))
+            if reason_code.value in _BAD_CREDENTIALS and self._on_auth_failed:
+                client.disconnect()  # the same login would be refused again
+                self._hass.loop.call_soon_threadsafe(self._auth_failed)
             return
         self._connected = True
         self._full_logged = False
@@ -386,6 +394,11 @@ class OwnBroker(ExportBroker):
             client.subscribe(topic, qos=0)
         self._hass.loop.call_soon_threadsafe(self._call_on_connect, self._was_connected)
         self._was_connected = True
+
+    @callback
+    def _auth_failed(self) -> None:
+        if self._client is not None and self._on_auth_failed is not None:
+            self._on_auth_failed()
 
     @callback
     def _call_on_connect(self, reconnected: bool) -> None:  # noqa: FBT001
