@@ -17,7 +17,13 @@ real pair does, and shares no code with the export:
   ``{"value": ...}`` (never retained) while a keepalive on
   ``R/<portal>/keepalive`` is younger than ``keepalive_s``; an empty
   keepalive asks for a full republish, and a device that disappears
-  publishes an empty payload per path.
+  publishes an empty payload per path; a restarted broker has forgotten
+  every keepalive (modelled as: each new connection forgets it).
+
+Venus OS takes a keepalive whoever connects first after a broker restart;
+this stand-in is a client that could miss one sent before it is back, so it
+keeps a persistent session (subscriptions at QoS 1): a test broker with
+persistence and ``queue_qos0_messages`` keeps such messages for it.
 
 Here the driver and the GX's broker share one broker. Run it standalone::
 
@@ -113,7 +119,9 @@ class VictronGx:
         self._keepalive_until = 0.0
         self._stop = threading.Event()
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"gx-{portal_id}-{instance}"
+            CallbackAPIVersion.VERSION2,
+            client_id=f"gx-{portal_id}-{instance}",
+            clean_session=False,
         )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
@@ -172,8 +180,10 @@ class VictronGx:
         _reason_code: object,
         _properties: object,
     ) -> None:
-        client.subscribe(self.topic)
-        client.subscribe(f"R/{self.portal_id}/keepalive")
+        with self._lock:
+            self._keepalive_until = 0.0
+        client.subscribe(self.topic, qos=1)
+        client.subscribe(f"R/{self.portal_id}/keepalive", qos=1)
 
     def _on_message(
         self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage

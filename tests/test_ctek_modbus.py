@@ -6,6 +6,7 @@ simulator's, on 127.0.0.1, sharing the CCU's state.
 
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -23,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
+from custom_components.evse_bridge.api.ctek_modbus import CtekModbusClient
 from custom_components.evse_bridge.const import (
     CONF_API_VERSION,
     CONF_MODBUS,
@@ -219,6 +221,22 @@ async def test_options_errors_then_recovery(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert init_integration.options[CONF_MODBUS] is True
+
+
+async def test_options_unexpected_error(
+    hass: HomeAssistant, init_integration: MockConfigEntry, ccu: CtekModbusServer
+) -> None:
+    """An error nobody foresaw while probing is shown on the form, not raised."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_STALE_AFTER: 120, CONF_MODBUS: True}
+    )
+    with patch.object(CtekModbusClient, "probe", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], modbus_input(ccu.port)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
 
 
 async def test_turning_control_off(

@@ -1,6 +1,7 @@
 """The OCPP server's config and options flow, and the charge point's discovery flow."""
 
 from pathlib import Path
+import socket
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -90,6 +91,20 @@ async def test_server_form_errors_then_recovery(
     await hass.async_block_till_done()
 
 
+async def test_server_port_in_use(hass: HomeAssistant) -> None:
+    """A port something else listens on is refused on the form, before set-up."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await open_menu_option(hass, "ocpp_server")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(port=port)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"port": "port_in_use"}
+
+
 async def test_server_with_certificate(hass: HomeAssistant, tmp_path: Path) -> None:
     """Certificate files that load give a wss:// server."""
     cert, key = self_signed_certificate(tmp_path)
@@ -123,6 +138,14 @@ async def test_options_change_the_server(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     assert entry.options["new_charge_points"] == "refuse"
     assert entry.runtime_data.central.server.port == new_input["port"]
+
+    # The port the server listens on itself is not "in use".
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**new_input, "id_tags": "card1"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
 
 
 async def test_charger_menu_option_explains(hass: HomeAssistant) -> None:

@@ -189,6 +189,27 @@ def test_forget_clears_one_charger() -> None:
     )
 
 
+def test_retained_restores_the_last_values_as_published() -> None:
+    """After a broker forgot them: each value once, with its own sample time."""
+    differ = ShadowDiffer()
+    first = differ.changes(CHARGER, PART, SAMPLED)
+    later = SAMPLED + timedelta(minutes=5)
+    changed = Part(id="evse1", meter=MeterReading(power_w=7.0), connector=CONNECTOR)
+    second = differ.changes(CHARGER, changed, later)
+    retained = differ.retained()
+    assert all(message.retain for message in retained)
+    expected = {message.topic: message.payload for message in first + second}
+    expected = {topic: payload for topic, payload in expected.items() if payload}
+    assert {message.topic: message.payload for message in retained} == expected
+    stamps = {
+        message.topic: json.loads(message.payload)["sampled_at"] for message in retained
+    }
+    assert stamps[f"chargers/{CHARGER}/evse1/power_w"] == later.isoformat()
+    assert stamps[f"chargers/{CHARGER}/evse1/status"] == SAMPLED.isoformat()
+    differ.forget(CHARGER)
+    assert differ.retained() == []
+
+
 def test_sample_time_keeps_its_offset() -> None:
     """sampled_at is ISO 8601 with the offset it was given."""
     differ = ShadowDiffer()

@@ -252,6 +252,18 @@ def test_schedule_stops_while_unavailable() -> None:
     assert schedule.next_due == 1006.0
 
 
+def test_schedule_republishes_after_a_reconnection() -> None:
+    """The last payload goes again at once, and the heartbeat counts from then."""
+    schedule = PublishSchedule(heartbeat_s=5.0)
+    assert schedule.republish(now=0.0) is None  # nothing to publish yet
+    payload: VictronPayload = {"Ac": {"Power": 1.0}}
+    schedule.update(payload, now=1.0)
+    assert schedule.republish(now=2.0) == payload
+    assert schedule.next_due == 7.0
+    schedule.update(None, now=3.0)
+    assert schedule.republish(now=4.0) is None  # unavailable: stays silent
+
+
 def test_keepalive() -> None:
     """The keepalive topic, its payload and a renewal well inside 60 s."""
     write_back = VictronWriteBack(portal_id=PORTAL, instance=100)

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
+import getpass
 from pathlib import Path
 import shutil
 import socket
@@ -60,13 +61,32 @@ class Broker:
 
 
 @pytest.fixture
-def broker(socket_enabled: None, tmp_path: Path) -> Generator[Broker]:
+def broker_keeps_sessions() -> bool:
+    """Whether ``broker`` keeps sessions across a restart; parametrize to change.
+
+    Retained messages are then kept too, and QoS 0 messages are queued for
+    clients with a persistent session while they are away.
+    """
+    return False
+
+
+@pytest.fixture
+def broker(
+    socket_enabled: None, tmp_path: Path, broker_keeps_sessions: bool
+) -> Generator[Broker]:
     """Run mosquitto on a free port of 127.0.0.1 (the only host tests may reach)."""
     port = free_port()
     config = tmp_path / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+    persistence = (
+        f"persistence true\npersistence_location {tmp_path}/\n"
+        "queue_qos0_messages true\n"
+        # Run as ourselves: as root, mosquitto would switch to its own user,
+        # who cannot write the test's folder.
+        f"user {getpass.getuser()}\n"
+        if broker_keeps_sessions
+        else "persistence false\n"
     )
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}")
     server = Broker(port, config)
     server.start()
     yield server

@@ -24,7 +24,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -39,6 +44,7 @@ from custom_components.evse_bridge.export.broker import (
 )
 from simulators.mennekes import MennekesSimulator
 from simulators.victron_gx import VictronGx
+from tests.export.conftest import shadow_entry
 
 from .conftest import Broker, free_port, wait_for
 
@@ -99,10 +105,12 @@ async def add_mennekes(hass: HomeAssistant, mennekes: MennekesSimulator) -> Conf
     )
 
 
-async def collect_retained(port: int, topics: str, **tls: Any) -> dict[str, Any]:
+async def collect_retained(
+    port: int, topics: str, tls: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Connect as a late subscriber; return the retained messages it gets at once."""
     values: dict[str, Any] = {}
-    tls_params = aiomqtt.TLSParameters(**tls) if tls else None
+    tls_params = aiomqtt.TLSParameters(**tls) if tls else None  # type: ignore[arg-type]
     async with aiomqtt.Client("127.0.0.1", port, tls_params=tls_params) as client:
         await client.subscribe(topics, qos=1)
         try:
@@ -391,9 +399,7 @@ async def test_shadow_over_tls_with_client_certificate(
     values: dict[str, Any] = {}
 
     async def shadow_arrived() -> bool:
-        values.update(
-            await collect_retained(tls_broker.port, "chargers/#", **client_tls)
-        )
+        values.update(await collect_retained(tls_broker.port, "chargers/#", client_tls))
         return f"chargers/{SERIAL}/{PART}/power_w" in values
 
     for _ in range(10):
@@ -428,7 +434,7 @@ async def test_shadow_over_tls_with_client_certificate(
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     values = await collect_retained(
-        tls_broker.port, "chargers/availability", **client_tls
+        tls_broker.port, "chargers/availability", client_tls
     )
     assert values == {"chargers/availability": "offline"}
 
@@ -453,6 +459,41 @@ def password_broker(socket_enabled: None, tmp_path: Path) -> Generator[Broker]:
     server.stop()
 
 
+async def test_refused_credentials_ask_for_new_ones(
+    hass: HomeAssistant, password_broker: Broker
+) -> None:
+    """A broker that refuses the export's login: Home Assistant asks for another."""
+    entry = shadow_entry(
+        broker="own",
+        host="127.0.0.1",
+        port=password_broker.port,
+        tls=False,
+        username="bridge",
+        password="changed",  # noqa: S106
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+
+    def reauth_started() -> bool:
+        return any(
+            flow["context"]["source"] == SOURCE_REAUTH
+            for flow in hass.config_entries.flow.async_progress_by_handler(
+                "evse_bridge"
+            )
+        )
+
+    await wait_for(reauth_started)
+    [flow] = hass.config_entries.flow.async_progress_by_handler("evse_bridge")
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"username": "bridge", "password": "secret"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data["password"] == "secret"  # noqa: S105
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.parametrize(
     ("password", "expected"),
     [("secret", ProbeResult.OK), ("wrong", ProbeResult.INVALID_AUTH)],
@@ -474,3 +515,119 @@ def test_probe_nothing_listening(socket_enabled: None) -> None:
     """No broker at the address: cannot connect."""
     settings = BrokerSettings(host="127.0.0.1", port=free_port())
     assert probe_broker(settings, "probe") is ProbeResult.CANNOT_CONNECT
+
+
+# --- The broker restarts without persistence ---------------------------------------
+
+
+@pytest.fixture
+def quick_reconnect() -> Generator[None]:
+    """Let Home Assistant's MQTT and the export's own client retry every second."""
+    with (
+        patch("homeassistant.components.mqtt.client.RECONNECT_INTERVAL_SECONDS", 1),
+        patch("custom_components.evse_bridge.export.broker._RECONNECT_DELAY_S", (1, 1)),
+    ):
+        yield
+
+
+def broker_steps(choice: str, broker: Broker) -> list[dict[str, Any]]:
+    """Return the flow's broker answers: Home Assistant's, or the test broker."""
+    if choice == "home_assistant":
+        return []
+    return [{"host": "127.0.0.1", "port": broker.port, "tls": False}]
+
+
+@pytest.mark.usefixtures("quick_reconnect")
+@pytest.mark.parametrize("choice", ["home_assistant", "own"])
+async def test_shadow_restored_after_a_broker_restart(
+    hass: HomeAssistant,
+    mqtt_entry: MockConfigEntry,
+    broker: Broker,
+    mennekes: MennekesSimulator,
+    choice: str,
+) -> None:
+    """A broker that forgot every retained message has the whole shadow again."""
+    await add_mennekes(hass, mennekes)
+    await add_entry(
+        hass,
+        {"next_step_id": "mqtt_export"},
+        {"format": "shadow", "broker": choice},
+        *broker_steps(choice, broker),
+        {"base_topic": "chargers"},
+    )
+    power = f"chargers/{SERIAL}/{PART}/power_w"
+    before: dict[str, Any] = {}
+
+    async def shadow_complete() -> bool:
+        before.update(await collect_retained(broker.port, "chargers/#"))
+        return power in before
+
+    for _ in range(10):
+        if await shadow_complete():
+            break
+    assert before[power]["value"] == 3 * 230 * 16
+
+    # Stopped and started again: it has forgotten every retained message.
+    await hass.async_add_executor_job(broker.stop)
+    await hass.async_add_executor_job(broker.start)
+    after: dict[str, Any] = {}
+
+    async def shadow_back() -> bool:
+        # The export may be republishing as we subscribe: retained only.
+        after.update(await collect_retained(broker.port, "chargers/#"))
+        return power in after and "chargers/availability" in after
+
+    for _ in range(20):
+        if await shadow_back():
+            break
+    assert after["chargers/availability"] == "online"
+    assert after[f"chargers/{SERIAL}/availability"] == "online"
+    assert after[power] == before[power]  # the same sample, not a new one
+    assert after[f"chargers/{SERIAL}/{PART}/status"]["value"] == "charging"
+
+
+@pytest.mark.usefixtures("quick_reconnect")
+@pytest.mark.parametrize("broker_keeps_sessions", [True])
+@pytest.mark.parametrize("choice", ["home_assistant", "own"])
+async def test_gx_follows_again_after_a_broker_restart(
+    hass: HomeAssistant,
+    mqtt_entry: MockConfigEntry,
+    broker: Broker,
+    mennekes: MennekesSimulator,
+    gx: VictronGx,
+    choice: str,
+) -> None:
+    """The driver gets its JSON again, and the GX's settings reach the charger.
+
+    The keepalive is renewed only every hour here: the GX's settings can come
+    through after the restart only if the export renews it at reconnection.
+    """
+    with patch(
+        "custom_components.evse_bridge.export.exporter.KEEPALIVE", timedelta(hours=1)
+    ):
+        await add_mennekes(hass, mennekes)
+        await add_entry(
+            hass,
+            {"next_step_id": "mqtt_export"},
+            {"format": "victron", "broker": choice},
+            *broker_steps(choice, broker),
+            {"portal_id": PORTAL, "connectors": [f"{SERIAL}/1"]},
+            {"topic": "custom/ev-charger", "device_instance": 100},
+        )
+
+    def gx_shows_the_charger() -> bool:
+        return gx.dbus.get("/Ac/Power") == 3 * 230 * 16
+
+    def gx_dropped_it() -> bool:
+        return not gx.running
+
+    await wait_for(gx_shows_the_charger)
+    await hass.async_add_executor_job(broker.stop)
+    await wait_for(gx_dropped_it)  # the driver timed out meanwhile
+    await hass.async_add_executor_job(broker.start)
+    await wait_for(gx_shows_the_charger)
+
+    def charger_follows() -> bool:
+        return mennekes.remote_current == 10
+
+    await retry(lambda: gx.set_current(10), charger_follows)

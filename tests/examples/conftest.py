@@ -15,9 +15,15 @@ from typing import Any, Final, LiteralString
 import psycopg
 import pytest
 
-from tests.e2e.conftest import broker
+from tests.e2e.conftest import broker, broker_keeps_sessions
 
-__all__ = ["TimescaleDB", "broker", "timescaledb", "timescaledb_server"]
+__all__ = [
+    "TimescaleDB",
+    "broker",
+    "broker_keeps_sessions",
+    "timescaledb",
+    "timescaledb_server",
+]
 
 SCHEMA = Path(__file__).parents[2] / "examples" / "timescaledb" / "schema.sql"
 # A random port may be taken; another one is tried.

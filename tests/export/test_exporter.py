@@ -10,8 +10,10 @@ from unittest.mock import MagicMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.diagnostics import REDACTED
+from homeassistant.components.mqtt.const import MQTT_CONNECTION_STATE
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -316,6 +318,88 @@ async def test_victron_write_back(
     charger.set_charging_enabled.assert_awaited_once_with(1, False)
     await command(hass, f"{N}/Mode", '{"value": 1}')
     assert driver_messages(mqtt_mock)[-1]["Mode"] == 0
+
+
+# --- Home Assistant's broker restarted ---------------------------------------------
+
+
+def reconnect(hass: HomeAssistant) -> None:
+    """Tell the export that Home Assistant's MQTT lost its broker and is back."""
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, False)
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, True)
+
+
+async def test_shadow_restored_after_the_broker_restarted(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+) -> None:
+    """Every retained message again, as last published; then only changes."""
+    await set_up(hass, shadow_entry())
+    charger.get_state.return_value = with_meter(mennekes_state(), PART, power_w=7000.0)
+    await poll(hass, init_http)
+    before = last_values(mqtt_mock)
+    mqtt_mock.async_publish.reset_mock()
+
+    reconnect(hass)
+    await hass.async_block_till_done()
+    assert last_values(mqtt_mock) == before  # the same sample times too
+    assert len(list(messages(mqtt_mock))) == len(before)
+    assert all(retain and qos == 1 for _, _, qos, retain in messages(mqtt_mock))
+
+    mqtt_mock.async_publish.reset_mock()
+    await poll(hass, init_http)
+    assert list(messages(mqtt_mock)) == []
+
+
+async def test_shadow_restores_an_offline_charger_as_offline(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    init_http: MockConfigEntry,
+    charger: MagicMock,
+) -> None:
+    """A charger that was offline before the restart is offline after it."""
+    await set_up(hass, shadow_entry())
+    charger.get_state.side_effect = ChargerConnectionError("gone")
+    await poll(hass, init_http)
+    mqtt_mock.async_publish.reset_mock()
+    reconnect(hass)
+    await hass.async_block_till_done()
+    values = last_values(mqtt_mock)
+    assert values["chargers/availability"] == "online"
+    assert values[f"chargers/{SERIAL}/availability"] == "offline"
+
+
+async def test_victron_keepalive_and_json_at_once_after_the_broker_restarted(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    init_http: MockConfigEntry,
+) -> None:
+    """The GX's keepalive and the driver's JSON go out at once, not in 30 s."""
+    await set_up(hass, victron_entry({f"{SERIAL}/1": ("custom/ev-charger", 100)}))
+    [payload] = driver_messages(mqtt_mock)
+    mqtt_mock.async_publish.reset_mock()
+    reconnect(hass)
+    await hass.async_block_till_done()
+    assert [m[0] for m in messages(mqtt_mock)] == [
+        f"R/{PORTAL}/keepalive",
+        "custom/ev-charger",
+    ]
+    assert driver_messages(mqtt_mock) == [payload]
+
+
+async def test_no_restore_after_the_export_stopped(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, init_http: MockConfigEntry
+) -> None:
+    """An unloaded export publishes nothing when Home Assistant reconnects."""
+    entry = shadow_entry()
+    await set_up(hass, entry)
+    await hass.config_entries.async_unload(entry.entry_id)
+    mqtt_mock.async_publish.reset_mock()
+    reconnect(hass)
+    await hass.async_block_till_done()
+    assert list(messages(mqtt_mock)) == []
 
 
 # --- What is exported -------------------------------------------------------------

@@ -222,6 +222,50 @@ async def test_reconfigure_to_own_broker_and_back(hass: HomeAssistant) -> None:
     assert entry.data["broker"] == "home_assistant"
 
 
+async def test_reauth_with_new_credentials(hass: HomeAssistant) -> None:
+    """New credentials are checked against the broker, then saved; empty: none."""
+    entry = shadow_entry(
+        broker="own",
+        host="broker.local",
+        port=1883,
+        tls=False,
+        username="bridge",
+        password="old",  # noqa: S106
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "export_reauth"
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["host"] == "broker.local"
+    with patch(PROBE, return_value=ProbeResult.INVALID_AUTH):
+        result = await answer(result, hass, username="bridge", password="wrong")  # noqa: S106
+    assert result["errors"] == {"password": "broker_invalid_auth"}
+    with patch(PROBE, side_effect=RuntimeError("boom")):
+        result = await answer(result, hass, username="bridge", password="new")  # noqa: S106
+    assert result["errors"] == {"base": "unknown"}
+    with patch(PROBE, return_value=ProbeResult.OK) as probed:
+        result = await answer(result, hass, username=" evse ", password="new")  # noqa: S106
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    settings = probed.call_args.args[0]
+    assert (settings.host, settings.username, settings.password) == (
+        "broker.local",
+        "evse",
+        "new",
+    )
+    assert entry.data["username"] == "evse"
+    assert entry.data["password"] == "new"  # noqa: S105
+    assert entry.data["base_topic"] == "chargers"
+
+    result = await entry.start_reauth_flow(hass)
+    with patch(PROBE, return_value=ProbeResult.OK):
+        result = await answer(result, hass)
+    assert result["reason"] == "reauth_successful"
+    assert "username" not in entry.data
+    assert "password" not in entry.data
+
+
 @pytest.mark.usefixtures("chargestorm")
 async def test_shadow_options(hass: HomeAssistant) -> None:
     """The options change the base topic and the connectors."""

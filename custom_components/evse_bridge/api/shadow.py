@@ -194,8 +194,8 @@ class ShadowDiffer:
     def __init__(self, base_topic: str = DEFAULT_BASE_TOPIC) -> None:
         """Publish under ``base_topic`` (normalized; ShadowTopicError if invalid)."""
         self.base_topic = normalize_base_topic(base_topic)
-        self._published: dict[tuple[str, str], dict[str, ShadowValue]] = {}
-        """Last value published per name, per (charger id, part id)."""
+        self._published: dict[tuple[str, str], dict[str, tuple[ShadowValue, str]]] = {}
+        """Last value and payload published per name, per (charger id, part id)."""
 
     def changes(
         self, charger_id: str, part: Part, sampled_at: datetime
@@ -224,13 +224,26 @@ class ShadowDiffer:
             del published[message.topic.removeprefix(prefix)]
         stamp = sampled_at.isoformat()
         for name, value in current.items():
-            previous = published.get(name)
+            previous = published[name][0] if name in published else None
             # True == 1.0 in Python: a value that changes type has changed.
             if type(previous) is not type(value) or previous != value:
-                published[name] = value
                 payload = json.dumps({"value": value, "sampled_at": stamp})
+                published[name] = (value, payload)
                 messages.append(ShadowMessage(prefix + name, payload))
         return messages
+
+    def retained(self) -> list[ShadowMessage]:
+        """Return every value as last published, sample times unchanged.
+
+        For a broker that forgot its retained messages (one restarted without
+        persistence): publishing these again restores the shadow, and a
+        consumer that stores samples by time sees no new sample.
+        """
+        return [
+            ShadowMessage(f"{self.base_topic}/{charger_id}/{part_id}/{name}", payload)
+            for (charger_id, part_id), published in self._published.items()
+            for name, (_, payload) in published.items()
+        ]
 
     def forget(self, charger_id: str) -> list[ShadowMessage]:
         """Return the messages that clear every value of a charger not exported."""

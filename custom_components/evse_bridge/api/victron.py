@@ -311,6 +311,10 @@ class PublishSchedule:
         due = self.next_due
         return self._publish(now) if due is not None and now >= due else None
 
+    def republish(self, now: float) -> VictronPayload | None:
+        """Return the payload now, heartbeat or not (a lost connection is back)."""
+        return self._publish(now)
+
     def _publish(self, now: float) -> VictronPayload | None:
         if self._payload is not None:
             self._published_at = now

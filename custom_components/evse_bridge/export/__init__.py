@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
@@ -62,6 +63,7 @@ def _broker(
         BrokerSettings.from_config(config),
         client_id=f"{DOMAIN}_export_{entry.entry_id}",
         will=None if will is None else (will, ONLINE, OFFLINE),
+        on_auth_failed=partial(entry.async_start_reauth, hass),
     )
 
 
@@ -92,6 +94,7 @@ class ExportKind(EntryKind):
     key = KIND
     flow = ExportFlow
     reconfigure_step = KIND
+    reauth_step = "export_reauth"
 
     @override
     async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> None:

@@ -1,14 +1,17 @@
 """Where the export publishes: Home Assistant's MQTT, or a broker of its own.
 
 ExportBroker is the little the exporters need: publish (never blocking, never
-raising), subscribe, start and stop. HaBroker goes through Home Assistant's
-MQTT integration; OwnBroker runs paho-mqtt in its own thread with a last
-will and a bounded queue of unsent messages. probe_broker checks settings
-in the config flow by connecting once (blocking: run it in the executor).
+raising), subscribe, start and stop, and a call on every connection so that
+they can publish again what a restarted broker forgot. HaBroker goes through
+Home Assistant's MQTT integration; OwnBroker runs paho-mqtt in its own
+thread with a last will and a bounded queue of unsent messages. probe_broker
+checks settings in the config flow by connecting once (blocking: run it in
+the executor).
 """
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 import logging
@@ -27,6 +30,7 @@ from paho.mqtt.client import (
     ConnectFlags,
     DisconnectFlags,
     MQTTMessage,
+    MQTTMessageInfo,
     topic_matches_sub,
 )
 from paho.mqtt.enums import CallbackAPIVersion
@@ -43,11 +47,14 @@ from .const import (
     CONNECT_TIMEOUT,
     DEFAULT_PORT,
     MAX_QUEUED_MESSAGES,
+    STOP_TIMEOUT,
 )
 
 _LOGGER = logging.getLogger(__package__)
 
 type MessageCallback = Callable[[str, bytes], None]
+type ConnectCallback = Callable[[bool], None]
+"""Called in the event loop on each connection: True when one was lost before."""
 
 # MQTT 5 reason codes (paho maps MQTT 3.1.1's 4 and 5 to them).
 _BAD_CREDENTIALS: Final = frozenset({134, 135})
@@ -153,12 +160,24 @@ def probe_broker(settings: BrokerSettings, client_id: str) -> ProbeResult:
     return ProbeResult.OK
 
 
+def _wait_until_sent(info: MQTTMessageInfo) -> None:
+    """Wait (blocking) for a message, so for those queued before it too."""
+    # ValueError, RuntimeError: never queued, or the connection went.
+    with contextlib.suppress(ValueError, RuntimeError):
+        info.wait_for_publish(STOP_TIMEOUT.total_seconds())
+
+
 class ExportBroker(ABC):
     """The MQTT connection of one export."""
 
     @abstractmethod
-    async def async_start(self) -> None:
-        """Connect (or make sure the connection is there)."""
+    async def async_start(self, on_connect: ConnectCallback) -> None:
+        """Connect (or make sure the connection is there).
+
+        ``on_connect`` is called on every later connection, with True when
+        the connection was lost before: the broker may have restarted and
+        forgotten retained messages, and the messages of the outage are lost.
+        """
 
     @abstractmethod
     async def async_stop(self) -> None:
@@ -182,12 +201,23 @@ class HaBroker(ExportBroker):
         self._unsubscribe: list[Callable[[], None]] = []
 
     @override
-    async def async_start(self) -> None:
+    async def async_start(self, on_connect: ConnectCallback) -> None:
         """Wait for the MQTT integration; ConfigEntryNotReady if it is not there."""
         if not await mqtt.async_wait_for_mqtt_client(self._hass):
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN, translation_key="mqtt_unavailable"
             )
+
+        @callback
+        def connection_changed(connected: bool) -> None:  # noqa: FBT001 - HA's API
+            # Home Assistant connected before the export started; any
+            # connection it reports now follows a lost one.
+            if connected:
+                on_connect(True)  # noqa: FBT003 - the callback's one argument
+
+        self._unsubscribe.append(
+            mqtt.async_subscribe_connection_status(self._hass, connection_changed)
+        )
 
     @override
     async def async_stop(self) -> None:
@@ -249,8 +279,12 @@ class OwnBroker(ExportBroker):
         *,
         client_id: str,
         will: tuple[str, str, str] | None = None,
+        on_auth_failed: Callable[[], None] | None = None,
     ) -> None:
         """Connect with ``settings``.
+
+        ``on_auth_failed`` is called in the event loop when the broker refuses
+        the credentials; the export then stops trying until it is set up again.
 
         ``will`` is (topic, payload on every connection, last will's payload):
         the broker publishes the last will, retained, when Home Assistant
@@ -260,15 +294,25 @@ class OwnBroker(ExportBroker):
         self._settings = settings
         self._client_id = client_id
         self._will = will
+        self._on_auth_failed = on_auth_failed
         self._client: Client | None = None
         self._subscriptions: dict[str, MessageCallback] = {}
+        self._on_connect_callback: ConnectCallback | None = None
+        self._last_publish: MQTTMessageInfo | None = None
         self._connected = False
+        self._was_connected = False
         self._lost_logged = False
         self._full_logged = False
 
     @override
-    async def async_start(self) -> None:
-        """Start connecting in paho's thread (TLS files are read in the executor)."""
+    async def async_start(self, on_connect: ConnectCallback) -> None:
+        """Start connecting in paho's thread (TLS files are read in the executor).
+
+        The first connection comes after this returns: ``on_connect`` is
+        called for it too (with False), since messages published before it
+        with QoS 0 were dropped.
+        """
+        self._on_connect_callback = on_connect
         try:
             self._client = await self._hass.async_add_executor_job(
                 make_client, self._settings, self._client_id
@@ -298,6 +342,8 @@ class OwnBroker(ExportBroker):
         if (client := self._client) is None:
             return
         self._client = None
+        if self._connected and (last := self._last_publish) is not None:
+            await self._hass.async_add_executor_job(_wait_until_sent, last)
         client.disconnect()
         await self._hass.async_add_executor_job(client.loop_stop)
 
@@ -307,6 +353,7 @@ class OwnBroker(ExportBroker):
         if self._client is None:
             return
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        self._last_publish = info
         if info.rc == MQTT_ERR_QUEUE_SIZE and not self._full_logged:
             self._full_logged = True
             _LOGGER.warning(
@@ -332,6 +379,9 @@ class OwnBroker(ExportBroker):
         """Renew the subscriptions (in paho's thread)."""
         if reason_code.is_failure:
             self._log_lost(str(reason_code))
+            if reason_code.value in _BAD_CREDENTIALS and self._on_auth_failed:
+                client.disconnect()  # the same login would be refused again
+                self._hass.loop.call_soon_threadsafe(self._auth_failed)
             return
         self._connected = True
         self._full_logged = False
@@ -342,6 +392,18 @@ class OwnBroker(ExportBroker):
             client.publish(self._will[0], self._will[1], qos=1, retain=True)
         for topic in list(self._subscriptions):
             client.subscribe(topic, qos=0)
+        self._hass.loop.call_soon_threadsafe(self._call_on_connect, self._was_connected)
+        self._was_connected = True
+
+    @callback
+    def _auth_failed(self) -> None:
+        if self._client is not None and self._on_auth_failed is not None:
+            self._on_auth_failed()
+
+    @callback
+    def _call_on_connect(self, reconnected: bool) -> None:  # noqa: FBT001
+        if self._client is not None and self._on_connect_callback is not None:
+            self._on_connect_callback(reconnected)
 
     def _on_disconnect(
         self,

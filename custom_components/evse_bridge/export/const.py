@@ -28,6 +28,10 @@ CONNECT_TIMEOUT: Final = timedelta(seconds=10)
 # paho keeps unsent messages while the broker is away; beyond this many the
 # newest are dropped (the shadow's differ and the heartbeat catch up later).
 MAX_QUEUED_MESSAGES: Final = 1000
+# At unload, the offline states wait this long at most to reach a broker of
+# the export's own: paho sends 20 QoS 1 messages at a time and drops the
+# rest at disconnect, and a broker that does not acknowledge is not waited on.
+STOP_TIMEOUT: Final = timedelta(seconds=5)
 # The broker notices a dead Home Assistant (and sends the last will) after
 # 1.5 keepalives without a packet.
 BROKER_KEEPALIVE_S: Final = 30

@@ -88,7 +88,7 @@ class Exporter(ABC):
 
     async def async_start(self) -> None:
         """Connect, then follow the hub."""
-        await self.broker.async_start()
+        await self.broker.async_start(self._connected)
         await self._async_started()
         self._unsubscribe.append(self._hub.async_add_listener(self._sync))
         self._sync()
@@ -149,6 +149,10 @@ class Exporter(ABC):
         """Publish and subscribe what the format needs before any charger."""
 
     @abstractmethod
+    def _connected(self, reconnected: bool) -> None:  # noqa: FBT001
+        """Publish again what the broker may not have (it reconnected if True)."""
+
+    @abstractmethod
     def _charger_changed(self, handle: ChargerHandle) -> None:
         """Publish what changed on a charger."""
 
@@ -198,6 +202,27 @@ class ShadowExporter(Exporter):
         """Say online; listen for commands."""
         self._publish(self.availability_topic, ONLINE)
         await self.broker.async_subscribe(self._commands.subscription, self._command)
+
+    @override
+    @callback
+    def _connected(self, reconnected: bool) -> None:
+        """Restore every retained message after a lost connection.
+
+        A broker without persistence forgets retained messages when it
+        restarts; the shadow publishes only changes, so without this its
+        topics would stay empty until each value changed again. The values go
+        out as last published, sample times unchanged.
+        """
+        if not reconnected:
+            return  # what was published before is in paho's queue
+        self._publish(self.availability_topic, ONLINE)
+        for charger_id, online in self._online.items():
+            self._publish(
+                charger_availability_topic(self._differ.base_topic, charger_id),
+                ONLINE if online else OFFLINE,
+            )
+        for message in self._differ.retained():
+            self._publish(message.topic, message.payload)
 
     @override
     def _charger_changed(self, handle: ChargerHandle) -> None:
@@ -362,6 +387,22 @@ class VictronExporter(Exporter):
         self.broker.publish(
             self._keepalive_topic, KEEPALIVE_PAYLOAD, qos=VICTRON_QOS, retain=False
         )
+
+    @override
+    @callback
+    def _connected(self, reconnected: bool) -> None:
+        """Renew the keepalive and send each payload at once.
+
+        A restarted Venus OS broker has forgotten the keepalive, and
+        messages sent while the connection was down were dropped (QoS 0):
+        without this the GX's settings would be lost for up to a keepalive
+        interval and the driver would wait for the next heartbeat.
+        """
+        self._keepalive()
+        now = time.monotonic()
+        for connector in self._victron:
+            if (payload := connector.schedule.republish(now)) is not None:
+                self._send(connector, payload)
 
     @callback
     def _tick(self, _now: datetime) -> None:

@@ -5,7 +5,8 @@ or another broker checked by connecting to it), then the format's settings:
 the shadow's base topic and connectors (all by default, new ones
 included), or Victron's portal id, connectors, and per connector the
 driver's topic and device instance. The options flow asks for the format's
-settings again; reconfiguring asks for the broker again.
+settings again; reconfiguring asks for the broker again, and reauthenticating
+for the credentials of a broker of the export's own that refused them.
 """
 
 from typing import TYPE_CHECKING, Any, Final
@@ -83,6 +84,24 @@ _PLACE: Final = (
     CONF_BASE_TOPIC,
     CONF_PORTAL_ID,
 )
+
+
+_CREDENTIALS: Final = vol.Schema(
+    {
+        vol.Optional(CONF_USERNAME): selector.TextSelector(),
+        vol.Optional(CONF_PASSWORD): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+def _stripped(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the form's answers without surrounding blanks."""
+    return {
+        key: value.strip() if isinstance(value, str) else value
+        for key, value in user_input.items()
+    }
 
 
 def ref_text(ref: ConnectorRef) -> str:
@@ -341,28 +360,14 @@ class ExportFlow(ExportSettingsSteps, ConfigFlow):
         """Ask where the broker is and how to log in; connect to check."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            user_input = {
-                key: value.strip() if isinstance(value, str) else value
-                for key, value in user_input.items()
-            }
-            try:
-                result = await self.hass.async_add_executor_job(
-                    probe_broker,
-                    BrokerSettings.from_config(user_input),
-                    f"evse_bridge_probe_{self.flow_id}",
+            user_input = _stripped(user_input)
+            if await self._async_probe_broker(user_input, errors):
+                for key in _BROKER_FIELDS:
+                    self._export.pop(key, None)
+                self._export.update(
+                    {key: value for key, value in user_input.items() if value != ""}
                 )
-            except Exception:  # noqa: BLE001 - the last resort of a config flow
-                LOGGER.exception("Unexpected error connecting to the broker")
-                errors["base"] = "unknown"
-            else:
-                if result is ProbeResult.OK:
-                    for key in _BROKER_FIELDS:
-                        self._export.pop(key, None)
-                    self._export.update(
-                        {key: value for key, value in user_input.items() if value != ""}
-                    )
-                    return await self._async_broker_done()
-                errors[_PROBE_FIELDS[result]] = str(result)
+                return await self._async_broker_done()
         current = user_input or {
             CONF_PORT: DEFAULT_PORT,
             CONF_TLS: False,
@@ -392,6 +397,49 @@ class ExportFlow(ExportSettingsSteps, ConfigFlow):
             ),
             errors=errors,
         )
+
+    async def async_step_export_reauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the broker's user name and password again; connect to check."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            credentials = _stripped(user_input)
+            data = {
+                key: value
+                for key, value in entry.data.items()
+                if key not in (CONF_USERNAME, CONF_PASSWORD)
+            }
+            data.update({key: value for key, value in credentials.items() if value})
+            if await self._async_probe_broker(data, errors):
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="export_reauth",
+            data_schema=self.add_suggested_values_to_schema(
+                _CREDENTIALS, {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
+            ),
+            errors=errors,
+            description_placeholders={"host": entry.data[CONF_HOST]},
+        )
+
+    async def _async_probe_broker(
+        self, config: dict[str, Any], errors: dict[str, str]
+    ) -> bool:
+        """Connect to the broker once; put what went wrong in ``errors``."""
+        try:
+            result = await self.hass.async_add_executor_job(
+                probe_broker,
+                BrokerSettings.from_config(config),
+                f"evse_bridge_probe_{self.flow_id}",
+            )
+        except Exception:  # noqa: BLE001 - the last resort of a config flow
+            LOGGER.exception("Unexpected error connecting to the broker")
+            errors["base"] = "unknown"
+            return False
+        if result is not ProbeResult.OK:
+            errors[_PROBE_FIELDS[result]] = str(result)
+        return result is ProbeResult.OK
 
     async def _async_broker_done(self) -> ConfigFlowResult:
         """Save a reconfigured broker, or go on to the format's settings."""

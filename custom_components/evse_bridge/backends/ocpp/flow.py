@@ -1,6 +1,7 @@
 """Setting up the OCPP server, and accepting the charge points that connect."""
 
 import re
+import socket
 import ssl
 from typing import Any, Final, override
 
@@ -73,10 +74,25 @@ SERVER_SCHEMA: Final = vol.Schema(
 )
 
 
+def port_free(port: int) -> bool:
+    """Return whether a server could listen on ``port`` (blocking: binds, closes)."""
+    with socket.socket() as sock:
+        # As the server binds: a port left in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
 async def async_validate_server(
-    hass: HomeAssistant, user_input: dict[str, Any]
+    hass: HomeAssistant, user_input: dict[str, Any], listening_on: int | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Return the server's options from the form, and the errors by field."""
+    """Return the server's options from the form, and the errors by field.
+
+    ``listening_on`` is the port the running server has: not checked again.
+    """
     options = {
         **user_input,
         CONF_PATH: user_input.get(CONF_PATH, "").strip(),
@@ -85,6 +101,9 @@ async def async_validate_server(
         CONF_KEYFILE: user_input.get(CONF_KEYFILE, "").strip(),
     }
     errors: dict[str, str] = {}
+    port = options[CONF_PORT]
+    if port != listening_on and not await hass.async_add_executor_job(port_free, port):
+        errors[CONF_PORT] = "port_in_use"
     if not valid_path(options[CONF_PATH]):
         errors[CONF_PATH] = "invalid_path"
     tags = parse_id_tags(options[CONF_ID_TAGS]) or frozenset()
@@ -155,7 +174,9 @@ class OcppServerOptionsFlow(OptionsFlowWithReload):
         """Ask where to listen, and whom to let in."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            options, errors = await async_validate_server(self.hass, user_input)
+            options, errors = await async_validate_server(
+                self.hass, user_input, self.config_entry.options[CONF_PORT]
+            )
             if not errors:
                 return self.async_create_entry(data=options)
         return self.async_show_form(
