@@ -12,12 +12,12 @@ given: a lower limit lowers current and power, a limit below 6 A pauses
 (SuspendedEVSE), an expired profile stops counting. It honours
 ChangeAvailability (Unavailable starts no session, Scheduled while one runs;
 kept across a reset), RemoteStart/StopTransaction, Reset (down, up, boot
-again), TriggerMessage,
-Get/ChangeConfiguration, Set/ClearChargingProfile and GetCompositeSchedule;
-MeterValuesSampledData chooses what it measures. It misbehaves on demand
-(``sim.faults``, ``send_raw``, ``call_unchecked``): bad frames, schema
-violations, refused or ignored commands, CALLERRORs, silence, reconnect loops,
-and transaction messages queued while offline and sent on reconnection.
+again), TriggerMessage, Get/ChangeConfiguration, Set/ClearChargingProfile and
+GetCompositeSchedule; MeterValuesSampledData chooses what it measures. It
+misbehaves on demand (``sim.faults``, ``send_raw``, ``call_unchecked``): bad
+frames, schema violations, refused or ignored commands, CALLERRORs, silence,
+reconnect loops, and transaction messages queued while offline and sent on
+reconnection.
 
 Run standalone::
 
