@@ -10,6 +10,7 @@ from custom_components.evse_bridge.smart import (
     MeterSample,
     Mode,
     PriceSlot,
+    PvSlot,
     Settings,
     SiteConfig,
     SiteInput,
@@ -31,6 +32,7 @@ class Rig:
     offered: dict[str, tuple[int, int]] = field(default_factory=dict)
     meter_on: bool = True
     prices: tuple[PriceSlot, ...] = ()
+    pv_forecast: tuple[PvSlot, ...] = ()
     session_kwh: float = 0.0
     last: Decision | None = None
 
@@ -73,6 +75,7 @@ class Rig:
                         for charger in self.engine.chargers
                     ),
                     prices=self.prices,
+                    pv_forecast=self.pv_forecast,
                 )
             )
             for item in decision.chargers:

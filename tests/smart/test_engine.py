@@ -1,6 +1,7 @@
 """The engine's modes, sharing, plans and state, through its public calls."""
 
 from collections.abc import Callable
+from dataclasses import replace
 import json
 import logging
 
@@ -13,6 +14,7 @@ from custom_components.evse_bridge.smart import (
     MeterSample,
     Mode,
     PriceSlot,
+    PvSlot,
     ReasonCode,
     Settings,
     SiteConfig,
@@ -210,6 +212,59 @@ def test_cheapest_takes_solar_when_it_beats_the_plan() -> None:
     item = test_rig.step(200).chargers[0]
     assert item.reason.code is ReasonCode.SOLAR
     assert item.current_a >= 6
+
+
+def test_later_solar_leaves_the_fuse_room_for_full_power() -> None:
+    """10 A of house per phase leaves 7 A at night; forecast solar frees the fuse.
+
+    The cheap hour has 9 kW of solar forecast: the plan counts on the car's
+    full 11 kW there and charges the whole need in it.
+    """
+    settings = Settings(mode=Mode.CHEAPEST, target_kwh=10, deadline=T0 + 4 * HOUR)
+    test_rig = rig(settings=settings, house_a=(10.0, 10.0, 10.0))
+    test_rig.prices = prices([2.0, 2.0, 0.5, 2.0])
+    night = test_rig.step(120).chargers[0].plan
+    assert night is not None
+    assert night.expected_cost > 10 * 0.5  # 7 A in the cheap hour is not enough
+    test_rig = rig(settings=settings, house_a=(10.0, 10.0, 10.0))
+    test_rig.prices = prices([2.0, 2.0, 0.5, 2.0])
+    test_rig.pv_forecast = (
+        PvSlot(start=T0 + 2 * HOUR, end=T0 + 3 * HOUR, power_w=9000),
+    )
+    sunny = test_rig.step(120).chargers[0].plan
+    assert sunny is not None
+    assert sunny.expected_cost == pytest.approx(10 * 0.5)
+    assert all(T0 + 2 * HOUR <= slot.start < T0 + 3 * HOUR for slot in sunny.slots)
+
+
+@pytest.mark.parametrize(
+    ("house_a", "held"),
+    [
+        # 4.0 kW of export: 6 A costs little more than the export price.
+        ((-5.8, -5.8, -5.8), True),
+        # 1 kW of export: 6 A would mostly be bought at 2.0 per kWh.
+        ((-1.5, -1.5, -1.5), False),
+    ],
+)
+def test_a_solar_run_holds_its_minimum_while_that_is_cheap(
+    house_a: tuple[float, float, float], held: bool
+) -> None:
+    """A dip below the minimum that outlasts the stop delay ends the run only if dear.
+
+    The grid the plan would buy costs 1.0; solar is worth 0.1.
+    """
+    settings = Settings(mode=Mode.CHEAPEST, target_kwh=30, deadline=T0 + 4 * HOUR)
+    test_rig = rig(settings=settings, house_a=(-8.0, -8.0, -8.0))
+    test_rig.prices = tuple(
+        replace(slot, export_price=0.1) for slot in prices([2.0, 1.0, 1.0, 1.0])
+    )
+    item = test_rig.step(200).chargers[0]
+    assert item.reason.code is ReasonCode.SOLAR
+    assert item.current_a >= 6
+    test_rig.house_a = house_a
+    test_rig.step(900)
+    assert (test_rig.current() == 6) is held
+    assert (test_rig.current() == 0) is not held
 
 
 def test_a_run_lasts_the_minimum_and_a_pause_too() -> None:
