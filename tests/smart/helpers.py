@@ -33,6 +33,7 @@ class Rig:
     meter_on: bool = True
     prices: tuple[PriceSlot, ...] = ()
     pv_forecast: tuple[PvSlot, ...] = ()
+    pv_power_w: float | None = None
     session_kwh: float = 0.0
     last: Decision | None = None
 
@@ -76,6 +77,7 @@ class Rig:
                     ),
                     prices=self.prices,
                     pv_forecast=self.pv_forecast,
+                    pv_power_w=self.pv_power_w,
                 )
             )
             for item in decision.chargers:

@@ -267,6 +267,34 @@ def test_a_solar_run_holds_its_minimum_while_that_is_cheap(
     assert (test_rig.current() == 0) is not held
 
 
+@pytest.mark.parametrize(("deadline_min", "current_a"), [(15, 12), (120, 0)])
+def test_the_last_step_buys_what_the_clouds_took(
+    deadline_min: int, current_a: int
+) -> None:
+    """The plan counts on forecast solar that a cloud takes away.
+
+    Far from the deadline the charger waits for the sun (the next re-plan can
+    still buy grid energy); in the last quarter hour it charges what meets
+    the target 2 minutes early: at 2 minutes, 1.5 kWh in 11 minutes is 12 A.
+    """
+    settings = Settings(
+        mode=Mode.CHEAPEST, target_kwh=1.5, deadline=T0 + deadline_min * 60
+    )
+    test_rig = rig(settings=settings)
+    test_rig.prices = tuple(
+        replace(slot, export_price=0.1) for slot in prices([2.0, 2.0, 2.0])
+    )
+    test_rig.pv_forecast = (PvSlot(start=T0, end=T0 + 3 * HOUR, power_w=12_000),)
+    test_rig.pv_power_w = 0.0
+    item = test_rig.step(120).chargers[0]
+    assert item.plan is not None
+    assert all(not slot.grid for slot in item.plan.slots)
+    assert test_rig.current() == current_a
+    assert item.reason.code is (
+        ReasonCode.CHARGING if current_a else ReasonCode.SOLAR_WAITING
+    )
+
+
 def test_a_run_lasts_the_minimum_and_a_pause_too() -> None:
     """A plan that moves right after a start holds the minimum; a quick return waits."""
     settings = Settings(mode=Mode.CHEAPEST, target_kwh=10, deadline=T0 + 4 * HOUR)

@@ -81,6 +81,9 @@ SOLAR_HOLD_TOLERANCE: Final = 0.05
 # pausing for so short a gap would cost the car a start.
 BRIDGE_S: Final = 900.0
 BRIDGE_TOLERANCE: Final = 0.2
+# The target is to be met this long before the deadline: time for the car to
+# resume and ramp up, and for a cloud to show on the meter.
+FINISH_MARGIN_S: Final = 120.0
 # Session energy within this of the target counts as reached.
 TARGET_SLACK_KWH: Final = 0.001
 
@@ -404,6 +407,53 @@ class Engine:
         ) / minimum_w
 
     def _planned(
+        self,
+        charger: ChargerConfig,
+        item: ChargerInput,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
+    ) -> _Want:
+        """Return what the plan wants, raised if the target would be missed.
+
+        The plan counts on forecast solar; when clouds take more of it in the
+        last planning step, no re-plan comes in time to buy the rest, so there
+        the current that still meets the target is a floor.
+        """
+        want = self._plan_want(charger, item, site_input, trusted=trusted)
+        finish_a = self._finish_a(charger, item, site_input.now)
+        if finish_a >= charger.min_current_a and want.current_a < finish_a:
+            # Rounded up, and never lowered on the way: no churn at the end.
+            floor_a = max(math.ceil(finish_a), self._states[charger.id].set_a)
+            return _Want(
+                min(float(floor_a), charger.max_current_a),
+                charger.phases,
+                Reason(code=ReasonCode.CHARGING),
+                plan=want.plan,
+            )
+        return want
+
+    def _finish_a(
+        self, charger: ChargerConfig, item: ChargerInput, now: float
+    ) -> float:
+        """Return the current that meets the target FINISH_MARGIN_S early.
+
+        Only in the last planning step before the deadline; 0 elsewhere.
+        """
+        settings = item.settings
+        if (
+            settings.target_kwh is None
+            or settings.deadline is None
+            or settings.deadline - now > planner.STEP_S
+        ):
+            return 0.0
+        left_s = settings.deadline - now - FINISH_MARGIN_S
+        if left_s <= 0:
+            return charger.max_current_a
+        need_kwh = settings.target_kwh - item.session_kwh
+        return need_kwh * 3.6e6 / (left_s * charger.phases * self.site.voltage_v)
+
+    def _plan_want(
         self,
         charger: ChargerConfig,
         item: ChargerInput,
