@@ -73,8 +73,8 @@ _USER_STOPS: Final = frozenset(
 )
 # A solar run in cheapest mode keeps its minimum current through a dip while
 # that current, the surplus at the export price and the rest at the import
-# price, costs at most this much more per kWh than the dearest kWh the plan
-# buys: a pause costs the car a start and half a minute of charging.
+# price, costs at most this much more per kWh than the dearest kWh of the
+# cautious plan: a pause costs the car a start and half a minute of charging.
 SOLAR_HOLD_TOLERANCE: Final = 0.05
 # A solar run whose plan charges again within BRIDGE_S goes on through the gap
 # while solar costs at most BRIDGE_TOLERANCE more than the plan's dearest kWh:
@@ -148,7 +148,8 @@ class Engine:
         self._meter = MeterWatch()
         self._house: Phases | None = None
         # The house's own load per phase, solar added back, averaged: what a
-        # later step expects before that step's own solar.
+        # later step expects before that step's own solar (saved as
+        # "house_trend" in snapshots).
         self._load_trend: Phases | None = None
         self._house_at: float | None = None
         self._states = {charger.id: ChargerState() for charger in chargers}
@@ -264,7 +265,7 @@ class Engine:
         return usable
 
     def _pv_now_w(self, site_input: SiteInput) -> float:
-        """Solar production now: measured, else forecast, else none."""
+        """Return the solar production now: measured, else forecast, else none."""
         pv = site_input.pv_power_w
         if pv is None or not math.isfinite(pv):
             pv = planner.pv_power_at(
@@ -298,7 +299,7 @@ class Engine:
         self._house_at = sample.at
 
     def _pv_per_phase_a(self, pv_w: float) -> Phases:
-        """Solar current per phase, spread evenly over the site's phases."""
+        """Return the solar current per phase, spread evenly over the site's phases."""
         amps = pv_w / (self.site.phases * self.site.voltage_v)
         return (amps, amps, amps) if self.site.phases == 3 else (amps, 0.0, 0.0)  # noqa: PLR2004
 
@@ -488,10 +489,9 @@ class Engine:
             and self._solar_worth_it(state, current_plan, site_input)
         ):
             hold_price = (
-                state.dearest_planned_price * (1 + SOLAR_HOLD_TOLERANCE)
-                if item.settings.mode is Mode.CHEAPEST
-                and state.dearest_planned_price is not None
-                else None
+                None
+                if state.dearest_planned_price is None
+                else state.dearest_planned_price * (1 + SOLAR_HOLD_TOLERANCE)
             )
             want = self._solar(
                 charger,
