@@ -10,6 +10,7 @@ from custom_components.evse_bridge.smart import (
     MeterSample,
     Mode,
     PriceSlot,
+    PvSlot,
     Settings,
     SiteConfig,
     SiteInput,
@@ -31,6 +32,8 @@ class Rig:
     offered: dict[str, tuple[int, int]] = field(default_factory=dict)
     meter_on: bool = True
     prices: tuple[PriceSlot, ...] = ()
+    pv_forecast: tuple[PvSlot, ...] = ()
+    pv_power_w: float | None = None
     session_kwh: float = 0.0
     last: Decision | None = None
 
@@ -73,6 +76,8 @@ class Rig:
                         for charger in self.engine.chargers
                     ),
                     prices=self.prices,
+                    pv_forecast=self.pv_forecast,
+                    pv_power_w=self.pv_power_w,
                 )
             )
             for item in decision.chargers:

@@ -1,6 +1,7 @@
 """The engine's modes, sharing, plans and state, through its public calls."""
 
 from collections.abc import Callable
+from dataclasses import replace
 import json
 import logging
 
@@ -13,6 +14,7 @@ from custom_components.evse_bridge.smart import (
     MeterSample,
     Mode,
     PriceSlot,
+    PvSlot,
     ReasonCode,
     Settings,
     SiteConfig,
@@ -46,14 +48,13 @@ def test_cheapest_waits_for_the_cheap_hour_then_charges() -> None:
     item = test_rig.step(120).chargers[0]
     assert item.current_a == 0
     assert item.reason.code is ReasonCode.WAITING_FOR_SLOT
-    # The plan counts on 90 % of full power later: a sliver just before the
-    # cheap hour, in one block with it.
-    assert item.reason.until is not None
-    assert T0 + 1.75 * HOUR <= item.reason.until <= T0 + 2 * HOUR
+    # The house leaves the fuse's reserve for surprises and the car's full
+    # power: the whole need fits in the cheap hour.
+    assert item.reason.until == T0 + 2 * HOUR
     assert item.plan is not None
     assert item.plan.next_start == item.reason.until
     assert item.plan.expected_kwh == pytest.approx(10)
-    assert 10 * 0.5 < item.plan.expected_cost < 10 * 0.6
+    assert item.plan.expected_cost == pytest.approx(10 * 0.5)
     test_rig.step(int(2 * HOUR))
     assert test_rig.current() == 16
     test_rig.session_kwh = 10
@@ -211,6 +212,87 @@ def test_cheapest_takes_solar_when_it_beats_the_plan() -> None:
     item = test_rig.step(200).chargers[0]
     assert item.reason.code is ReasonCode.SOLAR
     assert item.current_a >= 6
+
+
+def test_later_solar_leaves_the_fuse_room_for_full_power() -> None:
+    """10 A of house per phase leaves 7 A at night; forecast solar frees the fuse.
+
+    The cheap hour has 9 kW of solar forecast: the plan counts on the car's
+    full 11 kW there and charges the whole need in it.
+    """
+    settings = Settings(mode=Mode.CHEAPEST, target_kwh=10, deadline=T0 + 4 * HOUR)
+    test_rig = rig(settings=settings, house_a=(10.0, 10.0, 10.0))
+    test_rig.prices = prices([2.0, 2.0, 0.5, 2.0])
+    night = test_rig.step(120).chargers[0].plan
+    assert night is not None
+    assert night.expected_cost > 10 * 0.5  # 7 A in the cheap hour is not enough
+    test_rig = rig(settings=settings, house_a=(10.0, 10.0, 10.0))
+    test_rig.prices = prices([2.0, 2.0, 0.5, 2.0])
+    test_rig.pv_forecast = (
+        PvSlot(start=T0 + 2 * HOUR, end=T0 + 3 * HOUR, power_w=9000),
+    )
+    sunny = test_rig.step(120).chargers[0].plan
+    assert sunny is not None
+    assert sunny.expected_cost == pytest.approx(10 * 0.5)
+    assert all(T0 + 2 * HOUR <= slot.start < T0 + 3 * HOUR for slot in sunny.slots)
+
+
+@pytest.mark.parametrize(
+    ("house_a", "held"),
+    [
+        # 4.0 kW of export: 6 A costs little more than the export price.
+        ((-5.8, -5.8, -5.8), True),
+        # 1 kW of export: 6 A would mostly be bought at 2.0 per kWh.
+        ((-1.5, -1.5, -1.5), False),
+    ],
+)
+def test_a_solar_run_holds_its_minimum_while_that_is_cheap(
+    house_a: tuple[float, float, float], held: bool
+) -> None:
+    """A dip below the minimum that outlasts the stop delay ends the run only if dear.
+
+    The grid the plan would buy costs 1.0; solar is worth 0.1.
+    """
+    settings = Settings(mode=Mode.CHEAPEST, target_kwh=30, deadline=T0 + 4 * HOUR)
+    test_rig = rig(settings=settings, house_a=(-8.0, -8.0, -8.0))
+    test_rig.prices = tuple(
+        replace(slot, export_price=0.1) for slot in prices([2.0, 1.0, 1.0, 1.0])
+    )
+    item = test_rig.step(200).chargers[0]
+    assert item.reason.code is ReasonCode.SOLAR
+    assert item.current_a >= 6
+    test_rig.house_a = house_a
+    test_rig.step(900)
+    assert (test_rig.current() == 6) is held
+    assert (test_rig.current() == 0) is not held
+
+
+@pytest.mark.parametrize(("deadline_min", "current_a"), [(15, 12), (120, 0)])
+def test_the_last_step_buys_what_the_clouds_took(
+    deadline_min: int, current_a: int
+) -> None:
+    """The plan counts on forecast solar that a cloud takes away.
+
+    Far from the deadline the charger waits for the sun (the next re-plan can
+    still buy grid energy); in the last quarter hour it charges what meets
+    the target 2 minutes early: at 2 minutes, 1.5 kWh in 11 minutes is 12 A.
+    """
+    settings = Settings(
+        mode=Mode.CHEAPEST, target_kwh=1.5, deadline=T0 + deadline_min * 60
+    )
+    test_rig = rig(settings=settings)
+    test_rig.prices = tuple(
+        replace(slot, export_price=0.1) for slot in prices([2.0, 2.0, 2.0])
+    )
+    test_rig.pv_forecast = (PvSlot(start=T0, end=T0 + 3 * HOUR, power_w=12_000),)
+    test_rig.pv_power_w = 0.0
+    item = test_rig.step(120).chargers[0]
+    assert item.plan is not None
+    assert all(not slot.grid for slot in item.plan.slots)
+    assert test_rig.current() == current_a
+    assert item.reason.code is (
+        ReasonCode.CHARGING if current_a else ReasonCode.SOLAR_WAITING
+    )
 
 
 def test_a_run_lasts_the_minimum_and_a_pause_too() -> None:

@@ -7,8 +7,11 @@ import pytest
 
 from custom_components.evse_bridge.smart import Plan, PriceSlot, PvSlot
 from custom_components.evse_bridge.smart.planner import (
+    CAUTIOUS_PV_TRUST,
+    PV_TRUST,
     Step,
     build_steps,
+    dearest_prices,
     plan,
     price_at,
     step_bounds,
@@ -41,6 +44,7 @@ def steps_for(
     now: float = T0,
     pv_forecast: tuple[PvSlot, ...] = (),
     windows: tuple[tuple[float, float], ...] | None = None,
+    pv_trust: float = PV_TRUST,
 ) -> list[Step]:
     """Build the steps over ``hours`` with a flat capacity."""
 
@@ -56,6 +60,7 @@ def steps_for(
         capacity_kw=capacity,
         min_power_kw=4.14,
         windows=windows,
+        pv_trust=pv_trust,
     )
 
 
@@ -168,6 +173,23 @@ def test_solar_is_planned_at_its_export_price() -> None:
     result = plan(steps_for(prices, hours=2, pv_forecast=forecast), 3.0)
     assert all(not slot.grid for slot in result.slots)
     assert all(slot.start >= T0 + HOUR for slot in result.slots)
+
+
+def test_a_cautious_reading_of_the_forecast_needs_the_grid() -> None:
+    """10 kW of forecast solar for 2 h, 15 kWh needed: 90 % covers it, 70 % not.
+
+    The plan counts on 90 % (8.5 kW after the house: 17 kWh, solar only); the
+    cautious reading that judges solar outside the plan buys 2 kWh of grid.
+    """
+    prices = hourly([1.0, 1.4])
+    forecast = (PvSlot(start=T0, end=T0 + 2 * HOUR, power_w=10_000),)
+    trusted = steps_for(prices, hours=2, pv_forecast=forecast)
+    assert all(not slot.grid for slot in plan(trusted, 15.0).slots)
+    assert dearest_prices(trusted, 15.0) == (None, 0.7)
+    cautious = steps_for(
+        prices, hours=2, pv_forecast=forecast, pv_trust=CAUTIOUS_PV_TRUST
+    )
+    assert dearest_prices(cautious, 15.0) == (1.0, 1.0)
 
 
 def test_nothing_to_plan() -> None:

@@ -24,6 +24,7 @@ def run(
     start: int = 0,
     running: bool = False,
     mode: Mode = Mode.SOLAR,
+    hold_minimum: bool = False,
 ) -> SolarTarget:
     """Follow a constant surplus for ``seconds``; return the last target."""
     target = None
@@ -36,6 +37,7 @@ def run(
             available_w=watts,
             running=running,
             voltage=V,
+            hold_minimum=hold_minimum,
         )
     assert target is not None
     return target
@@ -69,6 +71,19 @@ def test_holds_the_minimum_through_a_cloud_then_stops() -> None:
     assert held.current_a == 6
     assert held.until == STOP_DELAY_S
     stopped = run(state, THREE_PHASE, 2000, 2, start=int(STOP_DELAY_S), running=True)
+    assert stopped.current_a == 0
+
+
+def test_a_held_minimum_outlasts_the_stop_delay() -> None:
+    """Told to hold (the dip is cheap), a running charger keeps 6 A, then follows."""
+    state = SolarState()
+    held = run(
+        state, THREE_PHASE, 4000, 3 * int(STOP_DELAY_S), running=True, hold_minimum=True
+    )
+    assert (held.current_a, held.code, held.until) == (6, ReasonCode.SOLAR, None)
+    stopped = run(
+        state, THREE_PHASE, 4000, 1, start=3 * int(STOP_DELAY_S), running=True
+    )
     assert stopped.current_a == 0
 
 

@@ -61,15 +61,29 @@ MAX_SOLAR_STARTS: Final = 4
 # Re-plan this often, and sooner when the fuse keeps the charger below plan.
 REPLAN_S: Final = 900.0
 DEVIATION_REPLAN_S: Final = 120.0
-# Future steps are planned at this share of what the fuse seems to leave:
-# loads nobody announced (a water heater) take some of it.
-PLAN_DERATE: Final = 0.9
-# Time constant of the house current the planner expects later.
+# Future steps keep this share of the fuse free: loads nobody announced (a
+# water heater) take some of it. A share of the fuse, not of the charger's
+# power, so that a step the fuse does not limit is planned at full power.
+PLAN_RESERVE_SHARE: Final = 0.1
+# Time constant of the house load (solar added back) the planner expects later.
 HOUSE_TAU_S: Final = 1800.0
 # Stops the owner (or the car) asked for: no minimum run applies.
 _USER_STOPS: Final = frozenset(
     {ReasonCode.UNPLUGGED, ReasonCode.OFF, ReasonCode.TARGET_REACHED}
 )
+# A solar run in cheapest mode keeps its minimum current through a dip while
+# that current, the surplus at the export price and the rest at the import
+# price, costs at most this much more per kWh than the dearest kWh of the
+# cautious plan: a pause costs the car a start and half a minute of charging.
+SOLAR_HOLD_TOLERANCE: Final = 0.05
+# A solar run whose plan charges again within BRIDGE_S goes on through the gap
+# while solar costs at most BRIDGE_TOLERANCE more than the plan's dearest kWh:
+# pausing for so short a gap would cost the car a start.
+BRIDGE_S: Final = 900.0
+BRIDGE_TOLERANCE: Final = 0.2
+# The target is to be met this long before the deadline: time for the car to
+# resume and ramp up, and for a cloud to show on the meter.
+FINISH_MARGIN_S: Final = 120.0
 # Session energy within this of the target counts as reached.
 TARGET_SLACK_KWH: Final = 0.001
 
@@ -133,7 +147,10 @@ class Engine:
         self._stale_s = stale_after(site)
         self._meter = MeterWatch()
         self._house: Phases | None = None
-        self._house_trend: Phases | None = None
+        # The house's own load per phase, solar added back, averaged: what a
+        # later step expects before that step's own solar (saved as
+        # "house_trend" in snapshots).
+        self._load_trend: Phases | None = None
         self._house_at: float | None = None
         self._states = {charger.id: ChargerState() for charger in chargers}
         self._warned: set[str] = set()
@@ -169,7 +186,7 @@ class Engine:
                 )
             self._states[charger.id].history.add(now, current)
         if self._meter.offer(site_input.meter, now, self._stale_s):
-            self._take_sample()
+            self._take_sample(self._pv_now_w(site_input))
         elif site_input.meter is not None and not valid_phases(site_input.meter.grid_a):
             self._warn_once(
                 "meter", "Unusable meter sample ignored: %s", site_input.meter
@@ -247,7 +264,16 @@ class Engine:
         self._prices_hash = hash(usable)
         return usable
 
-    def _take_sample(self) -> None:
+    def _pv_now_w(self, site_input: SiteInput) -> float:
+        """Return the solar production now: measured, else forecast, else none."""
+        pv = site_input.pv_power_w
+        if pv is None or not math.isfinite(pv):
+            pv = planner.pv_power_at(
+                site_input.pv_forecast, site_input.now, site_input.now + 60
+            )
+        return max(pv, 0.0)
+
+    def _take_sample(self, pv_w: float) -> None:
         sample = self._meter.last
         assert sample is not None  # noqa: S101 - offer() just stored it
         house = house_current(
@@ -258,17 +284,24 @@ class Engine:
             ],
         )
         self._house = house
-        if self._house_trend is None or self._house_at is None:
-            self._house_trend = house
+        pv_a = self._pv_per_phase_a(pv_w)
+        load = (house[0] + pv_a[0], house[1] + pv_a[1], house[2] + pv_a[2])
+        if self._load_trend is None or self._house_at is None:
+            self._load_trend = load
         else:
             weight = 1.0 - math.exp(-max(sample.at - self._house_at, 0.0) / HOUSE_TAU_S)
-            trend = self._house_trend
-            self._house_trend = (
-                trend[0] + (house[0] - trend[0]) * weight,
-                trend[1] + (house[1] - trend[1]) * weight,
-                trend[2] + (house[2] - trend[2]) * weight,
+            trend = self._load_trend
+            self._load_trend = (
+                trend[0] + (load[0] - trend[0]) * weight,
+                trend[1] + (load[1] - trend[1]) * weight,
+                trend[2] + (load[2] - trend[2]) * weight,
             )
         self._house_at = sample.at
+
+    def _pv_per_phase_a(self, pv_w: float) -> Phases:
+        """Return the solar current per phase, spread evenly over the site's phases."""
+        amps = pv_w / (self.site.phases * self.site.voltage_v)
+        return (amps, amps, amps) if self.site.phases == 3 else (amps, 0.0, 0.0)  # noqa: PLR2004
 
     # -- what each mode wants ---------------------------------------------
 
@@ -317,7 +350,13 @@ class Engine:
         site_input: SiteInput,
         *,
         trusted: bool,
+        hold_price: float | None = None,
     ) -> _Want:
+        """Follow the surplus; with ``hold_price``, hold the minimum while it is cheap.
+
+        The minimum is held through a dip of any length while its price (the
+        surplus at the export price, the rest imported) is at most ``hold_price``.
+        """
         state = self._states[charger.id]
         sample = self._meter.last
         if not trusted or sample is None:
@@ -343,6 +382,8 @@ class Engine:
             available_w=available,
             running=state.set_a > 0,
             voltage=voltage,
+            hold_minimum=hold_price is not None
+            and self._minimum_price(charger, site_input, available) <= hold_price,
         )
         return _Want(
             float(target.current_a),
@@ -352,7 +393,68 @@ class Engine:
             settled=target.settled,
         )
 
+    def _minimum_price(
+        self, charger: ChargerConfig, site_input: SiteInput, available_w: float
+    ) -> float:
+        """Per-kWh price of the minimum current now with ``available_w`` of surplus."""
+        price = planner.price_at(site_input.prices, site_input.now)
+        if price is None:
+            return math.inf
+        phases = self._states[charger.id].phases or charger.phases
+        minimum_w = math.ceil(charger.min_current_a) * phases * self.site.voltage_v
+        solar_w = min(max(available_w, 0.0), minimum_w)
+        return (
+            solar_w * price.export_price + (minimum_w - solar_w) * price.import_price
+        ) / minimum_w
+
     def _planned(
+        self,
+        charger: ChargerConfig,
+        item: ChargerInput,
+        site_input: SiteInput,
+        *,
+        trusted: bool,
+    ) -> _Want:
+        """Return what the plan wants, raised if the target would be missed.
+
+        The plan counts on forecast solar; when clouds take more of it in the
+        last planning step, no re-plan comes in time to buy the rest, so there
+        the current that still meets the target is a floor.
+        """
+        want = self._plan_want(charger, item, site_input, trusted=trusted)
+        finish_a = self._finish_a(charger, item, site_input.now)
+        if finish_a >= charger.min_current_a and want.current_a < finish_a:
+            # Rounded up, and never lowered on the way: no churn at the end.
+            floor_a = max(math.ceil(finish_a), self._states[charger.id].set_a)
+            return _Want(
+                min(float(floor_a), charger.max_current_a),
+                charger.phases,
+                Reason(code=ReasonCode.CHARGING),
+                plan=want.plan,
+            )
+        return want
+
+    def _finish_a(
+        self, charger: ChargerConfig, item: ChargerInput, now: float
+    ) -> float:
+        """Return the current that meets the target FINISH_MARGIN_S early.
+
+        Only in the last planning step before the deadline; 0 elsewhere.
+        """
+        settings = item.settings
+        if (
+            settings.target_kwh is None
+            or settings.deadline is None
+            or settings.deadline - now > planner.STEP_S
+        ):
+            return 0.0
+        left_s = settings.deadline - now - FINISH_MARGIN_S
+        if left_s <= 0:
+            return charger.max_current_a
+        need_kwh = settings.target_kwh - item.session_kwh
+        return need_kwh * 3.6e6 / (left_s * charger.phases * self.site.voltage_v)
+
+    def _plan_want(
         self,
         charger: ChargerConfig,
         item: ChargerInput,
@@ -368,6 +470,9 @@ class Engine:
         )
         phases = state.phases or charger.phases
         if slot is not None and slot.grid:
+            # The follower does not watch the surplus meanwhile: a dip before
+            # this slot must not stop the charger right after it.
+            state.solar.below_since = None
             return _Want(
                 charger.max_current_a,
                 charger.phases,
@@ -381,9 +486,20 @@ class Engine:
             trusted
             and item.settings.mode is Mode.CHEAPEST
             and (state.set_a == 0 or state.solar_run)
-            and self._solar_worth_it(state, site_input)
+            and self._solar_worth_it(state, current_plan, site_input)
         ):
-            want = self._solar(charger, Mode.SOLAR, site_input, trusted=trusted)
+            hold_price = (
+                None
+                if state.dearest_planned_price is None
+                else state.dearest_planned_price * (1 + SOLAR_HOLD_TOLERANCE)
+            )
+            want = self._solar(
+                charger,
+                Mode.SOLAR,
+                site_input,
+                trusted=trusted,
+                hold_price=hold_price,
+            )
             if want.current_a > 0 or slot is not None:
                 return _Want(
                     want.current_a,
@@ -400,18 +516,27 @@ class Engine:
             plan=current_plan,
         )
 
-    def _solar_worth_it(self, state: ChargerState, site_input: SiteInput) -> bool:
+    def _solar_worth_it(
+        self, state: ChargerState, current_plan: Plan, site_input: SiteInput
+    ) -> bool:
         """Whether to take solar (at its export price) outside the plan's slots.
 
         A paused charger starts when solar beats the plan's dearest grid kWh;
-        a solar run goes on while solar is no dearer than the dearest kWh the
-        plan takes, grid or solar.
+        a solar run goes on while solar costs at most SOLAR_HOLD_TOLERANCE more
+        than the dearest kWh the plan takes, grid or solar (BRIDGE_TOLERANCE
+        when the plan charges again within BRIDGE_S).
         """
         limit = (
             state.dearest_planned_price if state.solar_run else state.dearest_grid_price
         )
         if limit is None:
             return False
+        if state.solar_run:
+            bridge = (
+                current_plan.next_start is not None
+                and current_plan.next_start - site_input.now <= BRIDGE_S
+            )
+            limit *= 1 + (BRIDGE_TOLERANCE if bridge else SOLAR_HOLD_TOLERANCE)
         price = planner.price_at(site_input.prices, site_input.now)
         return price is not None and price.export_price <= limit
 
@@ -446,57 +571,66 @@ class Engine:
                 if site_input.prices and site_input.prices[-1].end > now
                 else now + planner.DEFAULT_HORIZON_S
             )
-        steps = planner.build_steps(
-            now=now,
-            deadline=deadline,
-            prices=site_input.prices,
-            pv_forecast=site_input.pv_forecast,
-            house_w=self._house_load_w(site_input),
-            capacity_kw=lambda start, end: self._capacity_kw(charger, now, start, end),
-            min_power_kw=charger.min_current_a
-            * self.site.voltage_v
-            * (1 if charger.can_switch_phases else charger.phases)
-            / 1000,
-            windows=settings.windows if settings.mode is Mode.WINDOW else None,
-        )
+
+        def steps_at(pv_trust: float) -> list[planner.Step]:
+            return planner.build_steps(
+                now=now,
+                deadline=deadline,
+                prices=site_input.prices,
+                pv_forecast=site_input.pv_forecast,
+                house_w=self._house_load_w(site_input),
+                capacity_kw=lambda start, end: self._capacity_kw(
+                    charger, site_input, start, end
+                ),
+                min_power_kw=charger.min_current_a
+                * self.site.voltage_v
+                * (1 if charger.can_switch_phases else charger.phases)
+                / 1000,
+                windows=settings.windows if settings.mode is Mode.WINDOW else None,
+                pv_trust=pv_trust,
+            )
+
+        steps = steps_at(planner.PV_TRUST)
         if math.isinf(need):
             need = sum((step.pv_kw + step.grid_kw) * step.hours for step in steps)
         state.plan = planner.plan(steps, need)
         state.plan_at, state.plan_key, state.deviated_since = now, key, None
-        grid_prices: list[float] = []
-        planned_prices: list[float] = []
-        for slot in state.plan.slots:
-            price = planner.price_at(site_input.prices, (slot.start + slot.end) / 2)
-            if price is not None:
-                if slot.grid:
-                    grid_prices.append(price.import_price)
-                planned_prices.append(
-                    price.import_price if slot.grid else price.export_price
-                )
-        state.dearest_grid_price = max(grid_prices, default=None)
-        state.dearest_planned_price = max(planned_prices, default=None)
+        # Whether solar outside the plan is worth taking is judged on a
+        # cautious reading of the forecast: the kWh the plan would buy last if
+        # clouds took more of it.
+        state.dearest_grid_price, state.dearest_planned_price = (
+            planner.dearest_prices(steps_at(planner.CAUTIOUS_PV_TRUST), need)
+            if settings.mode is Mode.CHEAPEST
+            else (None, None)
+        )
         return state.plan
 
     def _house_load_w(self, site_input: SiteInput) -> float:
         """Return the house's own consumption now (solar added back), in W."""
-        house = self._house_trend if self._house is None else self._house
-        if house is None:
-            return 0.0
-        pv = site_input.pv_power_w
-        if pv is None or not math.isfinite(pv):
-            pv = planner.pv_power_at(
-                site_input.pv_forecast, site_input.now, site_input.now + 60
-            )
-        return max(sum(house) * self.site.voltage_v + pv, 0.0)
+        if self._house is None:
+            load = self._load_trend or ZERO_PHASES
+            return max(sum(load) * self.site.voltage_v, 0.0)
+        return max(
+            sum(self._house) * self.site.voltage_v + self._pv_now_w(site_input), 0.0
+        )
 
     def _capacity_kw(
-        self, charger: ChargerConfig, now: float, start: float, end: float
+        self, charger: ChargerConfig, site_input: SiteInput, start: float, end: float
     ) -> float:
-        """Power the fuse is expected to leave ``charger`` over [start, end)."""
-        near = start <= now + 1.0
-        house = (self._house if near else self._house_trend) or self._house_trend
-        if house is None:
-            house = (0.0, 0.0, 0.0)
+        """Power the fuse is expected to leave ``charger`` over [start, end).
+
+        Now: what the meter shows. Later: the house's usual load less the
+        solar the forecast expects then, with a reserve for surprises.
+        """
+        near = start <= site_input.now + 1.0
+        if near and self._house is not None:
+            house, reserve = self._house, 0.0
+        else:
+            load = self._load_trend or ZERO_PHASES
+            pv_w = planner.pv_power_at(site_input.pv_forecast, start, end)
+            pv_a = self._pv_per_phase_a(pv_w * planner.PV_TRUST)
+            house = (load[0] - pv_a[0], load[1] - pv_a[1], load[2] - pv_a[2])
+            reserve = self.site.fuse_a * PLAN_RESERVE_SHARE
         reserved = [0.0, 0.0, 0.0]
         for other in self.chargers:
             if other.priority <= charger.priority or other.id == charger.id:
@@ -508,20 +642,19 @@ class Engine:
                     for phase in used_phases(other, other.phases):
                         reserved[phase] += amps
         free = [
-            self.site.fuse_a - self.site.margin_a - house[p] - reserved[p]
+            self.site.fuse_a - self.site.margin_a - reserve - house[p] - reserved[p]
             for p in range(3)
         ]
-        derate = 1.0 if near else PLAN_DERATE
         three = min(
             charger.max_current_a,
             *(free[phase] for phase in used_phases(charger, charger.phases)),
         )
         if three >= charger.min_current_a:
-            return charger.phases * self.site.voltage_v * three * derate / 1000
+            return charger.phases * self.site.voltage_v * three / 1000
         if charger.can_switch_phases:
             one = min(charger.max_current_a, free[charger.grid_phase])
             if one >= charger.min_current_a:
-                return self.site.voltage_v * one * derate / 1000
+                return self.site.voltage_v * one / 1000
         return 0.0
 
     # -- from wants and grants to set-points --------------------------------
@@ -734,7 +867,7 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         """Return the state worth keeping across a restart, as JSON-ready data."""
         return {
-            "house_trend": list(self._house_trend) if self._house_trend else None,
+            "house_trend": list(self._load_trend) if self._load_trend else None,
             "chargers": {
                 charger_id: {
                     "set_a": state.set_a,
@@ -759,7 +892,7 @@ class Engine:
         try:
             trend = data.get("house_trend")
             if isinstance(trend, list) and len(trend) == len(ZERO_PHASES):
-                self._house_trend = (float(trend[0]), float(trend[1]), float(trend[2]))
+                self._load_trend = (float(trend[0]), float(trend[1]), float(trend[2]))
             for charger_id, saved in dict(data.get("chargers", {})).items():
                 state = self._states.get(charger_id)
                 if state is None or not isinstance(saved, dict):
@@ -780,7 +913,7 @@ class Engine:
                 err,
             )
             self._states = {charger.id: ChargerState() for charger in self.chargers}
-            self._house_trend = None
+            self._load_trend = None
 
 
 def _float_or_none(value: object) -> float | None:

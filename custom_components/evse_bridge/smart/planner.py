@@ -28,8 +28,12 @@ CONTINUOUS_EXTRA_STEPS: Final = 4
 # Planning horizon when the owner gives no deadline.
 DEFAULT_HORIZON_S: Final = 24 * 3600.0
 # Share of the forecast solar a plan counts on: clouds are not forecast, and
-# solar beyond the plan is still taken when it comes.
-PV_TRUST: Final = 0.7
+# solar beyond the plan is still taken when it comes. Counting on less makes
+# the plan buy grid energy early that the sun would have given later.
+PV_TRUST: Final = 0.9
+# The cautious share: whether solar outside the plan is worth taking is judged
+# by the kWh the plan would buy last if clouds took this much of the forecast.
+CAUTIOUS_PV_TRUST: Final = 0.7
 # Energy below this is "nothing left to plan" (rounding of meters).
 EPSILON_KWH: Final = 1e-6
 
@@ -102,6 +106,7 @@ def build_steps(  # noqa: PLR0913
     capacity_kw: Callable[[float, float], float],
     min_power_kw: float,
     windows: Sequence[tuple[float, float]] | None = None,
+    pv_trust: float = PV_TRUST,
 ) -> list[Step]:
     """Build the steps a plan chooses from.
 
@@ -109,6 +114,7 @@ def build_steps(  # noqa: PLR0913
     charger. Steps without a known price get the highest known price, so known
     cheap steps win but the target stays reachable. With ``windows`` the plan
     ranks steps by being inside a window (solar is then not planned for).
+    The plan counts on ``pv_trust`` of the forecast solar.
     """
     worst = max((slot.import_price for slot in prices), default=0.0)
     worst_export = max((slot.export_price for slot in prices), default=0.0)
@@ -120,7 +126,7 @@ def build_steps(  # noqa: PLR0913
         export_price = price.export_price if price else worst_export
         cap_kw = max(capacity_kw(start, end), 0.0)
         if windows is None:
-            forecast_w = pv_power_at(pv_forecast, start, end) * PV_TRUST
+            forecast_w = pv_power_at(pv_forecast, start, end) * pv_trust
             surplus_kw = max(forecast_w - house_w, 0.0) / 1000
             pv_kw = min(surplus_kw, cap_kw) if surplus_kw >= min_power_kw else 0.0
             pv_rank, grid_rank = export_price, import_price
@@ -168,6 +174,20 @@ def _greedy(steps: Sequence[Step], need_kwh: float) -> list[Choice]:
         chosen.append((index, grid, taken))
         left -= taken
     return chosen
+
+
+def dearest_prices(
+    steps: Sequence[Step], need_kwh: float
+) -> tuple[float | None, float | None]:
+    """Return the dearest grid kWh and the dearest kWh of the cheapest plan."""
+    grid_prices: list[float] = []
+    prices: list[float] = []
+    for index, grid, _ in _greedy(steps, need_kwh):
+        step = steps[index]
+        if grid:
+            grid_prices.append(step.grid_price)
+        prices.append(step.grid_price if grid else step.pv_price)
+    return max(grid_prices, default=None), max(prices, default=None)
 
 
 def _rank(steps: Sequence[Step], chosen: Sequence[Choice]) -> float:

@@ -104,8 +104,12 @@ def follow(  # noqa: PLR0911, PLR0913 - each return is a rule of the follower
     available_w: float,
     running: bool,
     voltage: float,
+    hold_minimum: bool = False,
 ) -> SolarTarget:
-    """Return the current the surplus ``available_w`` (car's draw included) gives."""
+    """Return the current the surplus ``available_w`` (car's draw included) gives.
+
+    ``hold_minimum``: a running charger keeps its minimum however long the dip.
+    """
     watts = _filter(state, now, available_w)
     phases = _phases(state, charger, now, watts, voltage)
     settled = available_w - watts < phases * voltage
@@ -123,6 +127,8 @@ def follow(  # noqa: PLR0911, PLR0913 - each return is a rule of the follower
             return SolarTarget(amps, phases, ReasonCode.SOLAR, settled=settled)
         if state.below_since is None:
             state.below_since = now
+        if hold_minimum:
+            return SolarTarget(minimum, phases, ReasonCode.SOLAR)
         if now - state.below_since >= STOP_DELAY_S:
             return SolarTarget(0, phases, ReasonCode.SOLAR_WAITING)
         return SolarTarget(
