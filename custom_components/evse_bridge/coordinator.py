@@ -1,10 +1,11 @@
 """Coordinators: where charger data enters Home Assistant."""
 
 from abc import abstractmethod
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 import time
-from typing import TYPE_CHECKING, Any, TypeGuard, override
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -60,17 +61,29 @@ def is_charger(entry: EvseBridgeConfigEntry) -> TypeGuard[ChargerConfigEntry]:
     return isinstance(entry.runtime_data, ChargerRuntimeData)
 
 
+class PartListener(NamedTuple):
+    """The context of a listener that follows some fields of one part."""
+
+    part_id: str
+    reads: AbstractSet[str] | None
+    """The fields it shows (as in api.model.ALL_FIELDS); None: any."""
+
+
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     """What every charger's coordinator offers: parts, freshness and energy.
 
     Lifetime energy readings go through the entry's energy ledger before
-    anything sees them. Listeners registered with a part id as context hear
-    only updates of that part (``updated_part``); the others hear all.
+    anything sees them. Listeners registered with a PartListener as context
+    hear only updates of their part (``updated_part``) that change a field
+    they read (``updated_fields``); the others hear all.
     """
 
     config_entry: ChargerConfigEntry
     updated_part: str | None = None
     """The part the last update was about; None when it concerns all parts."""
+    updated_fields: AbstractSet[str] | None = None
+    """The fields of ``updated_part`` the update changed; None: any of them
+    (its availability changed, say)."""
 
     def __init__(
         self,
@@ -121,14 +134,28 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     @override
     def async_update_listeners(self) -> None:
-        """Call the listeners of the part that changed; all if it is not one part."""
+        """Call the listeners of the fields that changed; all if not one part's.
+
+        Most messages change a few values of one part: an entity that shows
+        none of them is not even called.
+        """
         part_id = self.updated_part
+        fields = self.updated_fields
         for update_callback, context in list(self._listeners.values()):
-            if part_id is None or context is None or context == part_id:
+            if part_id is None or _hears(context, part_id, fields):
                 try:
                     update_callback()
                 except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
                     LOGGER.exception("Error updating an entity of %s", part_id)
+
+
+def _hears(context: object, part_id: str, fields: AbstractSet[str] | None) -> bool:
+    """Return whether a listener hears an update of some fields of one part."""
+    if not isinstance(context, PartListener):
+        return True
+    return context.part_id == part_id and (
+        fields is None or context.reads is None or not context.reads.isdisjoint(fields)
+    )
 
 
 class PolledCoordinator(ChargerCoordinator):

@@ -1,6 +1,6 @@
 """Base entities and their creation, for every charger part."""
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Set as AbstractSet
 from typing import Protocol, override
 
 from homeassistant.core import callback
@@ -19,7 +19,7 @@ from .api.errors import (
 )
 from .api.model import Part
 from .const import DOMAIN
-from .coordinator import ChargerConfigEntry, ChargerCoordinator
+from .coordinator import ChargerConfigEntry, ChargerCoordinator, PartListener
 from .hub import ChargerHandle, CommandResult
 
 
@@ -38,6 +38,10 @@ class PartEntityDescription(Protocol):
     def capable_fn(self) -> Callable[[Capabilities], bool]:
         """Return whether the part's capabilities call for this entity."""
 
+    @property
+    def reads(self) -> AbstractSet[str] | None:
+        """Return the fields of the part the entity shows; None: any."""
+
 
 class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
     """An entity of one part (meter or connector) of a charger."""
@@ -53,7 +57,9 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
     ) -> None:
         """Describe the entity and the part's device."""
         coordinator = entry.runtime_data.coordinator
-        super().__init__(coordinator, context=part_id)
+        # Every platform's description has ``reads`` (PartEntityDescription).
+        reads: AbstractSet[str] | None = getattr(description, "reads", None)
+        super().__init__(coordinator, context=PartListener(part_id, reads))
         self.entity_description = description
         self._part_id = part_id
         self._attr_unique_id = (
@@ -86,7 +92,7 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
         entities whose state or availability changed keeps each update cheap,
         as Home Assistant's own MQTT entities do.
         """
-        # The coordinator calls only the entities of the part that changed.
+        # The coordinator calls only the entities of the fields that changed.
         shown = (self.available, self._shown())
         if shown != self._last_shown:
             self._last_shown = shown
@@ -209,6 +215,17 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
             control.capabilities(part)
         )
 
+    def changed(description: DescriptionT) -> bool:
+        """Return whether the update changed what the description reads."""
+        fields = coordinator.updated_fields
+        reads = description.reads
+        return (
+            coordinator.updated_part is None
+            or fields is None
+            or reads is None
+            or not reads.isdisjoint(fields)
+        )
+
     @callback
     def add_new_entities() -> None:
         updated = coordinator.updated_part
@@ -221,7 +238,7 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
             if not waiting:
                 continue
             part = coordinator.data.parts[part_id]
-            for description in [d for d in waiting if ready(d, part)]:
+            for description in [d for d in waiting if changed(d) and ready(d, part)]:
                 waiting.remove(description)
                 new_entities.append(
                     entity_factory(
