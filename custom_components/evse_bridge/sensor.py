@@ -98,6 +98,10 @@ def _phase_sensors(
     return tuple(descriptions)
 
 
+def _kwh(meter: MeterReading) -> float | None:
+    return None if meter.energy_wh is None else meter.energy_wh / 1000
+
+
 _power = _meter_value(lambda meter: meter.power_w)
 _frequency = _meter_value(lambda meter: meter.frequency_hz)
 
@@ -106,10 +110,12 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         key="energy",
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        # In kWh, the unit it is shown in: Home Assistant converts a value at
+        # every write when the two differ, and this one changes with every
+        # meter report. Statistics kept in Wh convert on their own.
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_meter_value(lambda meter: meter.energy_wh),
+        value_fn=_meter_value(_kwh),
         reads=frozenset({"meter.energy_wh"}),
         exists_fn=lambda part: part.meter is not None,
     ),
