@@ -82,7 +82,8 @@ def without(part: Part, field: str) -> Part:
     """Return the part with one field (``meter.power_w``) taken away."""
     group, _, name = field.rpartition(".")
     if not group:
-        return replace(part, **{name: None})
+        changes: dict[str, Any] = {name: None}
+        return replace(part, **changes)
     inner = getattr(part, group)
     # Phases are never None, but unknown per phase.
     gone = NO_PHASES if isinstance(getattr(inner, name), tuple) else None
@@ -115,6 +116,7 @@ def test_changed_fields() -> None:
     """A new part changes everything; otherwise the fields that differ."""
     assert changed_fields(None, FULL) == ALL_FIELDS
     assert changed_fields(FULL, FULL) == set()
+    assert FULL.meter is not None
     assert changed_fields(FULL, replace(FULL, meter=replace(FULL.meter))) == set()
     for field in ALL_FIELDS:
         assert changed_fields(FULL, without(FULL, field)) == {field}

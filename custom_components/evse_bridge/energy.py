@@ -30,7 +30,10 @@ MIN_CONNECTORS_PER_STATION: Final = 2
 
 
 # The units the energy sensor has had in its restore data: Wh, then kWh.
-_WH_PER_UNIT: Final[dict[str, int]] = {UnitOfEnergy.WATT_HOUR: 1, UnitOfEnergy.KILO_WATT_HOUR: 1000}
+_WH_PER_UNIT: Final[dict[str, int]] = {
+    UnitOfEnergy.WATT_HOUR: 1,
+    UnitOfEnergy.KILO_WATT_HOUR: 1000,
+}
 
 
 def energy_store_key(entry_id: str) -> str:
