@@ -80,13 +80,9 @@ class EvseBridgeBinarySensor(EvseBridgeEntity, BinarySensorEntity):
 
     @override
     def _shown(self) -> object:
-        return self.is_on
-
-    @property
-    @override
-    def is_on(self) -> bool | None:
-        """Return the fact, or None when the charger does not say."""
+        """Take the fact, or None when the charger does not say."""
         connector = self.part.connector
-        return (
+        self._attr_is_on = (
             None if connector is None else self.entity_description.is_on_fn(connector)
         )
+        return self._attr_is_on

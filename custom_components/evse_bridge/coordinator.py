@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -69,6 +69,12 @@ class PartListener(NamedTuple):
     """The fields it shows (as in api.model.ALL_FIELDS); None: any."""
 
 
+type _ListenerIndex = tuple[
+    list[CALLBACK_TYPE],
+    dict[str, list[tuple[CALLBACK_TYPE, AbstractSet[str] | None]]],
+]
+
+
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     """What every charger's coordinator offers: parts, freshness and energy.
 
@@ -84,6 +90,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     updated_fields: AbstractSet[str] | None = None
     """The fields of ``updated_part`` the update changed; None: any of them
     (its availability changed, say)."""
+    _by_part: _ListenerIndex | None = None
+    """The listeners by part, built at the first update after a change."""
 
     def __init__(
         self,
@@ -133,6 +141,22 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """Return how long ago the part's data arrived."""
 
     @override
+    @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> CALLBACK_TYPE:
+        """Listen for updates; a PartListener context hears only its part's."""
+        remove = super().async_add_listener(update_callback, context)
+        self._by_part = None
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            self._by_part = None
+
+        return remove_listener
+
+    @override
     def async_update_listeners(self) -> None:
         """Call the listeners of the fields that changed; all if not one part's.
 
@@ -140,22 +164,39 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         none of them is not even called.
         """
         part_id = self.updated_part
-        fields = self.updated_fields
-        for update_callback, context in list(self._listeners.values()):
-            if part_id is None or _hears(context, part_id, fields):
-                try:
-                    update_callback()
-                except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
-                    LOGGER.exception("Error updating an entity of %s", part_id)
+        if part_id is None:
+            listeners = [listener for listener, _ in self._listeners.values()]
+        else:
+            if self._by_part is None:
+                self._by_part = self._index_listeners()
+            everyone, by_part = self._by_part
+            fields = self.updated_fields
+            listeners = [
+                *everyone,
+                *(
+                    listener
+                    for listener, reads in by_part.get(part_id, ())
+                    if fields is None or reads is None or not reads.isdisjoint(fields)
+                ),
+            ]
+        for update_callback in listeners:
+            try:
+                update_callback()
+            except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
+                LOGGER.exception("Error updating an entity of %s", part_id)
 
-
-def _hears(context: object, part_id: str, fields: AbstractSet[str] | None) -> bool:
-    """Return whether a listener hears an update of some fields of one part."""
-    if not isinstance(context, PartListener):
-        return True
-    return context.part_id == part_id and (
-        fields is None or context.reads is None or not context.reads.isdisjoint(fields)
-    )
+    def _index_listeners(self) -> _ListenerIndex:
+        """Return the listeners that hear everything, and those of each part."""
+        everyone: list[CALLBACK_TYPE] = []
+        by_part: dict[str, list[tuple[CALLBACK_TYPE, AbstractSet[str] | None]]] = {}
+        for listener, context in self._listeners.values():
+            if isinstance(context, PartListener):
+                by_part.setdefault(context.part_id, []).append(
+                    (listener, context.reads)
+                )
+            else:
+                everyone.append(listener)
+        return everyone, by_part
 
 
 class PolledCoordinator(ChargerCoordinator):

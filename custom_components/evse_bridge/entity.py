@@ -17,7 +17,7 @@ from .api.errors import (
     ChargerError,
     CommandNotSupportedError,
 )
-from .api.model import Part
+from .api.model import ALL_FIELDS, Part
 from .const import DOMAIN
 from .coordinator import ChargerConfigEntry, ChargerCoordinator, PartListener
 from .hub import ChargerHandle, CommandResult
@@ -80,8 +80,18 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
         return self.coordinator.is_part_available(self._part_id)
 
     def _shown(self) -> object:
-        """Return what the entity shows besides availability; see below."""
+        """Return what the entity shows besides availability; see below.
+
+        An entity may keep it in its ``_attr_`` values: this is called at
+        every update that can change it, and once when the entity is added.
+        """
         return None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Show the part's data as it is now, then follow it."""
+        await super().async_added_to_hass()
+        self._last_shown = (self.available, self._shown())
 
     @callback
     @override
@@ -203,50 +213,59 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
 
     Parts appear when they first report (dynamic devices); a value a part has
     never sent, or a control its connector has no capability for, gets no
-    entity until it has.
+    entity until it has. A description is looked at again when a field it
+    reads changes, or with any update of all parts.
     """
     coordinator = entry.runtime_data.coordinator
     control = entry.runtime_data.handle.control
     descriptions = tuple(descriptions)
     pending: dict[str, list[DescriptionT]] = {}
+    # What the descriptions still waiting for each part read: only a change
+    # of one of these fields can make one ready.
+    watched: dict[str, AbstractSet[str] | None] = {}
 
     def ready(description: DescriptionT, part: Part) -> bool:
         return description.exists_fn(part) and description.capable_fn(
             control.capabilities(part)
         )
 
-    def changed(description: DescriptionT) -> bool:
-        """Return whether the update changed what the description reads."""
-        fields = coordinator.updated_fields
-        reads = description.reads
-        return (
-            coordinator.updated_part is None
-            or fields is None
-            or reads is None
-            or not reads.isdisjoint(fields)
-        )
-
     @callback
     def add_new_entities() -> None:
         updated = coordinator.updated_part
+        fields = coordinator.updated_fields
+        if updated is not None and fields is not None:
+            reads = watched.get(updated, ALL_FIELDS)
+            if reads is not None and reads.isdisjoint(fields):
+                return  # nothing a waiting description reads has changed
         part_ids = coordinator.data.parts if updated is None else (updated,)
         new_entities: list[Entity] = []
         for part_id in part_ids:
             waiting = pending.get(part_id)
             if waiting is None:
                 waiting = pending[part_id] = list(descriptions)
-            if not waiting:
-                continue
             part = coordinator.data.parts[part_id]
-            for description in [d for d in waiting if changed(d) and ready(d, part)]:
+            for description in [d for d in waiting if ready(d, part)]:
                 waiting.remove(description)
                 new_entities.append(
                     entity_factory(
                         entry=entry, part_id=part_id, description=description
                     )
                 )
+            watched[part_id] = _all_reads(waiting)
         if new_entities:
             async_add_entities(new_entities)
 
     add_new_entities()
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
+
+
+def _all_reads(
+    descriptions: Iterable[PartEntityDescription],
+) -> AbstractSet[str] | None:
+    """Return every field some description reads; None if one reads any."""
+    fields: set[str] = set()
+    for description in descriptions:
+        if description.reads is None:
+            return None
+        fields |= description.reads
+    return fields

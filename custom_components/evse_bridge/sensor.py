@@ -239,12 +239,8 @@ class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
 
     entity_description: EvseBridgeSensorEntityDescription
 
-    @property
-    @override
-    def native_value(self) -> StateType:
-        """Return the value the charger reports."""
-        return self.entity_description.value_fn(self.part)
-
     @override
     def _shown(self) -> object:
-        return self.native_value
+        """Take the value the charger reports."""
+        self._attr_native_value = self.entity_description.value_fn(self.part)
+        return self._attr_native_value
