@@ -30,6 +30,7 @@ from bench.homes import (
     FLOOR,
     enable_all_entities,
     entity_registry,
+    forget_energy,
     home,
     start_all,
     yaml_baseline,
@@ -303,6 +304,8 @@ class Bench:
         configs = [
             Config(name, homes[name], charger_id) for name, charger_id in P1_CONFIGS
         ]
+        for name in ("bridge", "bridge_all"):
+            forget_energy(homes[name])
         start_all(stack, homes.values())
         if not registry or any(entity["disabled_by"] for entity in registry):
             self.log("P1: enabling every entity of the ALL1 charger (one restart)")
