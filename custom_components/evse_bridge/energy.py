@@ -99,6 +99,8 @@ class EnergyLedger:
             counter = self._counter(part.id, limit)
             energy = counter.feed(meter.energy_wh, at)
         self._schedule_save()
+        if energy == meter.energy_wh:
+            return part  # as read: most readings
         return replace(part, meter=replace(meter, energy_wh=energy))
 
     @staticmethod

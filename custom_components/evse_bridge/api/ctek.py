@@ -371,7 +371,9 @@ def _phases(value: object) -> Phases:
     """Return L1-L3 values from an array; a short array leaves phases unknown."""
     if not isinstance(value, list):
         return (_number(value), None, None)
-    values = [_number(item) for item in value[:3]]
+    if len(value) >= 3:  # noqa: PLR2004 - three phases, the usual case
+        return (_number(value[0]), _number(value[1]), _number(value[2]))
+    values = [_number(item) for item in value]
     values.extend([None] * (3 - len(values)))
     return (values[0], values[1], values[2])
 
