@@ -325,15 +325,15 @@ class Bench:
         return configs
 
     def _warm_up(self, configs: list[Config]) -> None:
-        """Publish a few of each message, so that every entity exists."""
+        """Publish a few of each message, so that every entity exists.
+
+        From each configuration's own stream, which the measurement goes on
+        with: its meters count on as a charger's do. (Lower totals, then the
+        stream's, looked like a meter replaced before every run, a state the
+        energy guard then kept EVSE Bridge in for the whole measurement.)
+        """
         for config in configs:
-            # Lower meter totals than the measured stream, which follows.
-            stream = CtekStream(seed=1, start_wh=1_000_000)
-            messages = [
-                (topic(BASE, config.charger_id, message), message[2])
-                for message in stream.mixed(40)
-            ]
-            self.publisher.run(messages, 400)
+            self.publisher.run(config.messages(40), 400)
         time.sleep(3)
 
     def _p1_measure(self, configs: list[Config]) -> None:
