@@ -88,6 +88,8 @@ P1_RATIOS = (
     ("p1_ratio_floor_all", "bridge_all", "floor"),
 )
 """Result key, numerator and denominator of each P1 ratio."""
+CTEK_CALLBACK_FILE = "evse_bridge/backends/ctek/coordinator.py"
+"""Where the CTEK message callback (``_message_received``) is defined."""
 QUIET_PART_S = 3600
 """EVSE Bridge's "Unavailable after" in P1, its maximum: a configuration's
 parts are silent for minutes while the others are measured, and turning
@@ -462,9 +464,7 @@ class Bench:
                 config.writes_per_message, 2
             )
             if config.name.startswith("bridge"):
-                callback = _cumulative(
-                    stats, "evse_bridge/coordinator.py", "_message_received"
-                )
+                callback = _cumulative(stats, CTEK_CALLBACK_FILE, "_message_received")
                 self.results[f"p1_{config.name}_callback_cpu_share"] = round(
                     callback / cpu, 3
                 )
@@ -706,7 +706,7 @@ class Bench:
         scale.call_service("bench_probe", "stop", {"path": str(path)})
         cpu = CpuSample.take(scale.pid).cpu_since(before)
         stats = pstats.Stats(str(path), stream=io.StringIO())
-        callback = _cumulative(stats, "evse_bridge/coordinator.py", "_message_received")
+        callback = _cumulative(stats, CTEK_CALLBACK_FILE, "_message_received")
         self.results["p3_integration_cpu_share"] = round(callback / cpu, 3)
 
     def p3_soak(self, scale: BenchHomeAssistant, chargers: list[str]) -> None:
