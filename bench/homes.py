@@ -141,3 +141,17 @@ def enable_all_entities(home_assistant: BenchHomeAssistant, entry_id: str) -> in
             enabled += 1
     path.write_text(json.dumps(document))
     return enabled
+
+
+def forget_energy(home_assistant: BenchHomeAssistant) -> None:
+    """Delete the energy totals EVSE Bridge stored in an earlier run.
+
+    Every run's streams start at the same meter readings. Kept from a run
+    before, the higher totals would make the energy guard hold every new
+    reading as a glitch, and EVSE Bridge would write one state a message
+    fewer than the floors it is compared with. The restore data goes too:
+    without stored totals, the guard starts from the sensor's last state.
+    """
+    storage = home_assistant.config_dir / ".storage"
+    for path in [*storage.glob("evse_bridge.*.energy"), storage / "core.restore_state"]:
+        path.unlink(missing_ok=True)

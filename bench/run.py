@@ -30,6 +30,7 @@ from bench.homes import (
     FLOOR,
     enable_all_entities,
     entity_registry,
+    forget_energy,
     home,
     start_all,
     yaml_baseline,
@@ -87,6 +88,8 @@ P1_RATIOS = (
     ("p1_ratio_floor_all", "bridge_all", "floor"),
 )
 """Result key, numerator and denominator of each P1 ratio."""
+CTEK_CALLBACK_FILE = "evse_bridge/backends/ctek/coordinator.py"
+"""Where the CTEK message callback (``_message_received``) is defined."""
 QUIET_PART_S = 3600
 """EVSE Bridge's "Unavailable after" in P1, its maximum: a configuration's
 parts are silent for minutes while the others are measured, and turning
@@ -303,6 +306,8 @@ class Bench:
         configs = [
             Config(name, homes[name], charger_id) for name, charger_id in P1_CONFIGS
         ]
+        for name in ("bridge", "bridge_all"):
+            forget_energy(homes[name])
         start_all(stack, homes.values())
         if not registry or any(entity["disabled_by"] for entity in registry):
             self.log("P1: enabling every entity of the ALL1 charger (one restart)")
@@ -322,15 +327,15 @@ class Bench:
         return configs
 
     def _warm_up(self, configs: list[Config]) -> None:
-        """Publish a few of each message, so that every entity exists."""
+        """Publish a few of each message, so that every entity exists.
+
+        From each configuration's own stream, which the measurement goes on
+        with: its meters count on as a charger's do. (Lower totals, then the
+        stream's, looked like a meter replaced before every run, a state the
+        energy guard then kept EVSE Bridge in for the whole measurement.)
+        """
         for config in configs:
-            # Lower meter totals than the measured stream, which follows.
-            stream = CtekStream(seed=1, start_wh=1_000_000)
-            messages = [
-                (topic(BASE, config.charger_id, message), message[2])
-                for message in stream.mixed(40)
-            ]
-            self.publisher.run(messages, 400)
+            self.publisher.run(config.messages(40), 400)
         time.sleep(3)
 
     def _p1_measure(self, configs: list[Config]) -> None:
@@ -459,9 +464,7 @@ class Bench:
                 config.writes_per_message, 2
             )
             if config.name.startswith("bridge"):
-                callback = _cumulative(
-                    stats, "evse_bridge/coordinator.py", "_message_received"
-                )
+                callback = _cumulative(stats, CTEK_CALLBACK_FILE, "_message_received")
                 self.results[f"p1_{config.name}_callback_cpu_share"] = round(
                     callback / cpu, 3
                 )
@@ -703,7 +706,7 @@ class Bench:
         scale.call_service("bench_probe", "stop", {"path": str(path)})
         cpu = CpuSample.take(scale.pid).cpu_since(before)
         stats = pstats.Stats(str(path), stream=io.StringIO())
-        callback = _cumulative(stats, "evse_bridge/coordinator.py", "_message_received")
+        callback = _cumulative(stats, CTEK_CALLBACK_FILE, "_message_received")
         self.results["p3_integration_cpu_share"] = round(callback / cpu, 3)
 
     def p3_soak(self, scale: BenchHomeAssistant, chargers: list[str]) -> None:

@@ -367,8 +367,11 @@ def merge_entries(
 ) -> list[dict[str, Any]]:
     """Store the wanted config entries, keeping the ids of those already stored.
 
-    Reusing a configuration folder keeps its entities; only data (ports) and
-    options change between runs. Return the stored entries.
+    Reusing a configuration folder keeps its entities; only data (ports),
+    options and the data's version change between runs: the wanted data is
+    in the version it is written in, and Home Assistant migrates it again
+    (kept at the migrated version, a second run's data went unmigrated).
+    Return the stored entries.
     """
     path = home_assistant.config_dir / ".storage" / "core.config_entries"
     stored: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -379,7 +382,10 @@ def merge_entries(
     for entry in wanted:
         old = stored.get((entry["domain"], entry["unique_id"]))
         if old is not None:
-            entry = {**old, "data": entry["data"], "options": entry["options"]}  # noqa: PLW2901
+            entry = {  # noqa: PLW2901
+                **old,
+                **{key: entry[key] for key in ("data", "options", "minor_version")},
+            }
         entries.append(entry)
     home_assistant.write_config_entries(entries)
     return entries

@@ -1,6 +1,7 @@
 """Tests for the CTEK push coordinator: availability, logging, dynamic parts."""
 
 from datetime import timedelta
+from unittest.mock import Mock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.mqtt import MQTT_CONNECTION_STATE
@@ -18,10 +19,13 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.evse_bridge.api.ctek import MAX_PARTS
 from custom_components.evse_bridge.const import LOGGER
+from custom_components.evse_bridge.coordinator import PartListener
 
-from .conftest import CBID, publish, publish_documented_burst
+from .conftest import CBID, ctek_payload, publish, publish_documented_burst
 
 POWER = f"sensor.chargestorm_{CBID.lower()}_evse_1_power"
+ENERGY = f"sensor.chargestorm_{CBID.lower()}_evse_1_energy"
+STATUS = f"sensor.chargestorm_{CBID.lower()}_evse_1_status"
 MAIN_POWER = f"sensor.chargestorm_{CBID.lower()}_main_meter_power"
 
 
@@ -55,6 +59,45 @@ async def test_part_goes_unavailable_when_silent_and_recovers(
     await publish(hass, "evse1", "em", {"energy": 3105100, "power": 500})
     assert state(hass, POWER) == "500.0"
     assert "evse1 of charger 91728M03W4010406 is publishing again" in caplog.text
+
+
+async def test_part_back_with_the_same_values_is_available_again(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Values that did not change while a part was silent show again too."""
+    await publish_documented_burst(hass)
+    freezer.tick(timedelta(seconds=125))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert {state(hass, entity) for entity in (POWER, ENERGY, STATUS)} == {
+        STATE_UNAVAILABLE
+    }
+    await publish(hass, "evse1", "em", ctek_payload("em_evse1.json"))
+    assert state(hass, POWER) == "11012.4"
+    assert float(state(hass, ENERGY)) == pytest.approx(3105.042)
+    assert state(hass, STATUS) == "charging"
+
+
+async def test_listeners_hear_only_the_fields_they_read(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A message reaches the listeners of the fields it changed, and no other."""
+    await publish_documented_burst(hass)
+    coordinator = init_integration.runtime_data.coordinator
+    power, energy, status, anything = Mock(), Mock(), Mock(), Mock()
+    coordinator.async_add_listener(power, PartListener("evse1", {"meter.power_w"}))
+    coordinator.async_add_listener(energy, PartListener("evse1", {"meter.energy_wh"}))
+    coordinator.async_add_listener(status, PartListener("evse1", {"connector.status"}))
+    coordinator.async_add_listener(anything, PartListener("evse1", None))
+    await publish(hass, "evse1", "em", {"energy": 3105042, "power": 7})
+    assert (power.call_count, energy.call_count, status.call_count) == (1, 0, 0)
+    await publish(hass, "evse1", "status", {"assigned": 16, "state": "PAUS"})
+    await publish(hass, "mainMeter", "em", {"energy": 20218145, "power": 7})
+    assert (power.call_count, energy.call_count, status.call_count) == (1, 0, 1)
+    assert anything.call_count == 2
+    assert state(hass, STATUS) == "suspended_evse"
 
 
 async def test_mqtt_disconnect_makes_everything_unavailable(
@@ -242,7 +285,7 @@ async def test_a_failing_listener_does_not_stop_the_others(
     def broken() -> None:
         raise RuntimeError
 
-    coordinator.async_add_listener(broken, "evse1")
+    coordinator.async_add_listener(broken, PartListener("evse1", None))
     await publish(hass, "evse1", "em", {"energy": 3105100, "power": 77})
     assert state(hass, POWER) == "77.0"
     assert "Error updating an entity of evse1" in caplog.text

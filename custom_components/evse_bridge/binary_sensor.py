@@ -1,6 +1,6 @@
 """Binary sensors: vehicle connected, charging, problem."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import override
 
@@ -26,6 +26,8 @@ class EvseBridgeBinarySensorEntityDescription(BinarySensorEntityDescription):
     """Describes a binary sensor of one connector."""
 
     is_on_fn: Callable[[ConnectorState], bool | None]
+    reads: AbstractSet[str] | None = None
+    """The fields is_on_fn reads; None: any (see the sensors' description)."""
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
     capable_fn: Callable[[Capabilities], bool] = lambda _: True
 
@@ -36,18 +38,21 @@ CONNECTOR_BINARY_SENSORS: tuple[EvseBridgeBinarySensorEntityDescription, ...] = 
         translation_key="vehicle_connected",
         device_class=BinarySensorDeviceClass.PLUG,
         is_on_fn=lambda connector: connector.vehicle_connected,
+        reads=frozenset({"connector.vehicle_connected"}),
     ),
     EvseBridgeBinarySensorEntityDescription(
         key="charging",
         translation_key="charging",
         device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
         is_on_fn=lambda connector: connector.charging,
+        reads=frozenset({"connector.charging"}),
     ),
     EvseBridgeBinarySensorEntityDescription(
         key="problem",
         device_class=BinarySensorDeviceClass.PROBLEM,
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=lambda connector: connector.problem,
+        reads=frozenset({"connector.problem"}),
     ),
 )
 
@@ -75,13 +80,9 @@ class EvseBridgeBinarySensor(EvseBridgeEntity, BinarySensorEntity):
 
     @override
     def _shown(self) -> object:
-        return self.is_on
-
-    @property
-    @override
-    def is_on(self) -> bool | None:
-        """Return the fact, or None when the charger does not say."""
+        """Take the fact, or None when the charger does not say."""
         connector = self.part.connector
-        return (
+        self._attr_is_on = (
             None if connector is None else self.entity_description.is_on_fn(connector)
         )
+        return self._attr_is_on

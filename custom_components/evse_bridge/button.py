@@ -1,6 +1,6 @@
 """Buttons: start and stop a charging session, restart the charger."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import override
 
@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
-from .api.model import Part
+from .api.model import CONNECTOR_FIELDS, Part
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import (
     EvseBridgeChargerEntity,
@@ -34,6 +34,8 @@ class EvseBridgeButtonEntityDescription(ButtonEntityDescription):
     capable_fn: Callable[[Capabilities], bool] = lambda capabilities: (
         capabilities.start_stop
     )
+    reads: AbstractSet[str] | None = CONNECTOR_FIELDS
+    """What it shows and its capabilities follow the connector's state."""
 
 
 BUTTONS: tuple[EvseBridgeButtonEntityDescription, ...] = (

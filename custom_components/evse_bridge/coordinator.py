@@ -1,13 +1,14 @@
 """Coordinators: where charger data enters Home Assistant."""
 
 from abc import abstractmethod
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 import time
-from typing import TYPE_CHECKING, Any, TypeGuard, override
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -60,17 +61,37 @@ def is_charger(entry: EvseBridgeConfigEntry) -> TypeGuard[ChargerConfigEntry]:
     return isinstance(entry.runtime_data, ChargerRuntimeData)
 
 
+class PartListener(NamedTuple):
+    """The context of a listener that follows some fields of one part."""
+
+    part_id: str
+    reads: AbstractSet[str] | None
+    """The fields it shows (as in api.model.ALL_FIELDS); None: any."""
+
+
+type _ListenerIndex = tuple[
+    list[CALLBACK_TYPE],
+    dict[str, list[tuple[CALLBACK_TYPE, AbstractSet[str] | None]]],
+]
+
+
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     """What every charger's coordinator offers: parts, freshness and energy.
 
     Lifetime energy readings go through the entry's energy ledger before
-    anything sees them. Listeners registered with a part id as context hear
-    only updates of that part (``updated_part``); the others hear all.
+    anything sees them. Listeners registered with a PartListener as context
+    hear only updates of their part (``updated_part``) that change a field
+    they read (``updated_fields``); the others hear all.
     """
 
     config_entry: ChargerConfigEntry
     updated_part: str | None = None
     """The part the last update was about; None when it concerns all parts."""
+    updated_fields: AbstractSet[str] | None = None
+    """The fields of ``updated_part`` the update changed; None: any of them
+    (its availability changed, say)."""
+    _by_part: _ListenerIndex | None = None
+    """The listeners by part, built at the first update after a change."""
 
     def __init__(
         self,
@@ -120,15 +141,62 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """Return how long ago the part's data arrived."""
 
     @override
+    @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> CALLBACK_TYPE:
+        """Listen for updates; a PartListener context hears only its part's."""
+        remove = super().async_add_listener(update_callback, context)
+        self._by_part = None
+
+        @callback
+        def remove_listener() -> None:
+            remove()
+            self._by_part = None
+
+        return remove_listener
+
+    @override
     def async_update_listeners(self) -> None:
-        """Call the listeners of the part that changed; all if it is not one part."""
+        """Call the listeners of the fields that changed; all if not one part's.
+
+        Most messages change a few values of one part: an entity that shows
+        none of them is not even called.
+        """
         part_id = self.updated_part
-        for update_callback, context in list(self._listeners.values()):
-            if part_id is None or context is None or context == part_id:
-                try:
-                    update_callback()
-                except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
-                    LOGGER.exception("Error updating an entity of %s", part_id)
+        if part_id is None:
+            listeners = [listener for listener, _ in self._listeners.values()]
+        else:
+            if self._by_part is None:
+                self._by_part = self._index_listeners()
+            everyone, by_part = self._by_part
+            fields = self.updated_fields
+            listeners = [
+                *everyone,
+                *(
+                    listener
+                    for listener, reads in by_part.get(part_id, ())
+                    if fields is None or reads is None or not reads.isdisjoint(fields)
+                ),
+            ]
+        for update_callback in listeners:
+            try:
+                update_callback()
+            except Exception:  # noqa: BLE001 - one bad listener must not stop the rest
+                LOGGER.exception("Error updating an entity of %s", part_id)
+
+    def _index_listeners(self) -> _ListenerIndex:
+        """Return the listeners that hear everything, and those of each part."""
+        everyone: list[CALLBACK_TYPE] = []
+        by_part: dict[str, list[tuple[CALLBACK_TYPE, AbstractSet[str] | None]]] = {}
+        for listener, context in self._listeners.values():
+            if isinstance(context, PartListener):
+                by_part.setdefault(context.part_id, []).append(
+                    (listener, context.reads)
+                )
+            else:
+                everyone.append(listener)
+        return everyone, by_part
 
 
 class PolledCoordinator(ChargerCoordinator):

@@ -29,6 +29,13 @@ DEFAULT_MAX_CURRENT_A: Final = 32.0
 MIN_CONNECTORS_PER_STATION: Final = 2
 
 
+# The units the energy sensor has had in its restore data: Wh, then kWh.
+_WH_PER_UNIT: Final[dict[str, int]] = {
+    UnitOfEnergy.WATT_HOUR: 1,
+    UnitOfEnergy.KILO_WATT_HOUR: 1000,
+}
+
+
 def energy_store_key(entry_id: str) -> str:
     """Return the storage key of an entry's energy totals."""
     return f"{DOMAIN}.{entry_id}.energy"
@@ -92,6 +99,8 @@ class EnergyLedger:
             counter = self._counter(part.id, limit)
             energy = counter.feed(meter.energy_wh, at)
         self._schedule_save()
+        if energy == meter.energy_wh:
+            return part  # as read: most readings
         return replace(part, meter=replace(meter, energy_wh=energy))
 
     @staticmethod
@@ -135,8 +144,10 @@ class EnergyLedger:
         if stored is None or stored.extra_data is None:
             return counter
         data = stored.extra_data.as_dict()
-        if data.get("native_unit_of_measurement") == UnitOfEnergy.WATT_HOUR:
-            value = data.get("native_value")
+        wh_per_unit = _WH_PER_UNIT.get(str(data.get("native_unit_of_measurement")))
+        value = data.get("native_value")
+        if wh_per_unit is not None and isinstance(value, int | float):
+            value *= wh_per_unit
             at = stored.state.last_reported.timestamp()
             counter = EnergyCounter.from_dict(
                 {"total_wh": value, "segments": [[value, value, at]]},

@@ -1,6 +1,6 @@
 """Base entities and their creation, for every charger part."""
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Set as AbstractSet
 from contextlib import contextmanager
 from typing import Protocol, override
 
@@ -20,9 +20,9 @@ from .api.errors import (
     ChargerResponseError,
     CommandNotSupportedError,
 )
-from .api.model import Part
+from .api.model import ALL_FIELDS, Part
 from .const import DOMAIN
-from .coordinator import ChargerConfigEntry, ChargerCoordinator
+from .coordinator import ChargerConfigEntry, ChargerCoordinator, PartListener
 from .hub import ChargerHandle, CommandResult
 
 
@@ -41,6 +41,10 @@ class PartEntityDescription(Protocol):
     def capable_fn(self) -> Callable[[Capabilities], bool]:
         """Return whether the part's capabilities call for this entity."""
 
+    @property
+    def reads(self) -> AbstractSet[str] | None:
+        """Return the fields of the part the entity shows; None: any."""
+
 
 class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
     """An entity of one part (meter or connector) of a charger."""
@@ -56,7 +60,9 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
     ) -> None:
         """Describe the entity and the part's device."""
         coordinator = entry.runtime_data.coordinator
-        super().__init__(coordinator, context=part_id)
+        # Every platform's description has ``reads`` (PartEntityDescription).
+        reads: AbstractSet[str] | None = getattr(description, "reads", None)
+        super().__init__(coordinator, context=PartListener(part_id, reads))
         self.entity_description = description
         self._part_id = part_id
         self._attr_unique_id = (
@@ -77,8 +83,18 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
         return self.coordinator.is_part_available(self._part_id)
 
     def _shown(self) -> object:
-        """Return what the entity shows besides availability; see below."""
+        """Return what the entity shows besides availability; see below.
+
+        An entity may keep it in its ``_attr_`` values: this is called at
+        every update that can change it, and once when the entity is added.
+        """
         return None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Show the part's data as it is now, then follow it."""
+        await super().async_added_to_hass()
+        self._last_shown = (self.available, self._shown())
 
     @callback
     @override
@@ -89,7 +105,7 @@ class EvseBridgeEntity(CoordinatorEntity[ChargerCoordinator]):
         entities whose state or availability changed keeps each update cheap,
         as Home Assistant's own MQTT entities do.
         """
-        # The coordinator calls only the entities of the part that changed.
+        # The coordinator calls only the entities of the fields that changed.
         shown = (self.available, self._shown())
         if shown != self._last_shown:
             self._last_shown = shown
@@ -293,12 +309,16 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
 
     Parts appear when they first report (dynamic devices); a value a part has
     never sent, or a control its connector has no capability for, gets no
-    entity until it has.
+    entity until it has. A description is looked at again when a field it
+    reads changes, or with any update of all parts.
     """
     coordinator = entry.runtime_data.coordinator
     control = entry.runtime_data.handle.control
     descriptions = tuple(descriptions)
     pending: dict[str, list[DescriptionT]] = {}
+    # What the descriptions still waiting for each part read: only a change
+    # of one of these fields can make one ready.
+    watched: dict[str, AbstractSet[str] | None] = {}
 
     def ready(description: DescriptionT, part: Part) -> bool:
         return description.exists_fn(part) and description.capable_fn(
@@ -308,14 +328,17 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
     @callback
     def add_new_entities() -> None:
         updated = coordinator.updated_part
+        fields = coordinator.updated_fields
+        if updated is not None and fields is not None:
+            reads = watched.get(updated, ALL_FIELDS)
+            if reads is not None and reads.isdisjoint(fields):
+                return  # nothing a waiting description reads has changed
         part_ids = coordinator.data.parts if updated is None else (updated,)
         new_entities: list[Entity] = []
         for part_id in part_ids:
             waiting = pending.get(part_id)
             if waiting is None:
                 waiting = pending[part_id] = list(descriptions)
-            if not waiting:
-                continue
             part = coordinator.data.parts[part_id]
             for description in [d for d in waiting if ready(d, part)]:
                 waiting.remove(description)
@@ -324,8 +347,21 @@ def async_add_part_entities[DescriptionT: PartEntityDescription](
                         entry=entry, part_id=part_id, description=description
                     )
                 )
+            watched[part_id] = _all_reads(waiting)
         if new_entities:
             async_add_entities(new_entities)
 
     add_new_entities()
     entry.async_on_unload(coordinator.async_add_listener(add_new_entities))
+
+
+def _all_reads(
+    descriptions: Iterable[PartEntityDescription],
+) -> AbstractSet[str] | None:
+    """Return every field some description reads; None if one reads any."""
+    fields: set[str] = set()
+    for description in descriptions:
+        if description.reads is None:
+            return None
+        fields |= description.reads
+    return fields

@@ -1,6 +1,6 @@
 """Number entities: the charge current limit."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import override
 
@@ -16,7 +16,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
-from .api.model import ConnectorState, Part
+from .api.model import CONNECTOR_FIELDS, ConnectorState, Part
 from .const import DOMAIN
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
@@ -31,6 +31,8 @@ class EvseBridgeNumberEntityDescription(NumberEntityDescription):
     value_fn: Callable[[ConnectorState], float | None]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
     capable_fn: Callable[[Capabilities], bool]
+    reads: AbstractSet[str] | None = CONNECTOR_FIELDS
+    """What it shows and its capabilities follow the connector's state."""
 
 
 CURRENT_LIMIT = EvseBridgeNumberEntityDescription(

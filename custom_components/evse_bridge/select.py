@@ -1,6 +1,6 @@
 """Select entities: a charger's own operating modes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import override
 
@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
-from .api.model import ConnectorState, Part
+from .api.model import CONNECTOR_FIELDS, ConnectorState, Part
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 
@@ -24,6 +24,8 @@ class EvseBridgeSelectEntityDescription(SelectEntityDescription):
     value_fn: Callable[[ConnectorState], str | None]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
     capable_fn: Callable[[Capabilities], bool]
+    reads: AbstractSet[str] | None = CONNECTOR_FIELDS
+    """What it shows and its capabilities follow the connector's state."""
 
 
 OPERATING_MODE = EvseBridgeSelectEntityDescription(

@@ -1,6 +1,6 @@
 """Sensors: meter readings and connector status."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import override
 
@@ -37,6 +37,9 @@ class EvseBridgeSensorEntityDescription(SensorEntityDescription):
     """Describes a sensor of one charger part."""
 
     value_fn: Callable[[Part], StateType]
+    reads: AbstractSet[str] | None = None
+    """The fields value_fn and exists_fn read (as in api.model.ALL_FIELDS);
+    None: any. The entity is updated only when one of them changes."""
     exists_fn: Callable[[Part], bool] = lambda _: True
     capable_fn: Callable[[Capabilities], bool] = lambda _: True
 
@@ -60,13 +63,17 @@ def _reported(value_fn: Callable[[Part], StateType]) -> Callable[[Part], bool]:
 
 
 def _phase_sensors(
-    quantity: str,
+    field: str,
     phases: Callable[[MeterReading], Phases],
     device_class: SensorDeviceClass,
     unit: str,
     precision: int,
 ) -> tuple[EvseBridgeSensorEntityDescription, ...]:
-    """Describe one sensor per phase; disabled by default, as most are unused."""
+    """Describe one sensor per phase; disabled by default, as most are unused.
+
+    ``field``: the meter reading's field, such as ``current_a``.
+    """
+    quantity = field.rpartition("_")[0]
 
     def phase_value(phase: int) -> Callable[[Part], float | None]:
         return _meter_value(lambda meter: phases(meter)[phase])
@@ -84,10 +91,15 @@ def _phase_sensors(
                 suggested_display_precision=precision,
                 entity_registry_enabled_default=False,
                 value_fn=value_fn,
+                reads=frozenset({f"meter.{field}"}),
                 exists_fn=_reported(value_fn),
             )
         )
     return tuple(descriptions)
+
+
+def _kwh(meter: MeterReading) -> float | None:
+    return None if meter.energy_wh is None else meter.energy_wh / 1000
 
 
 _power = _meter_value(lambda meter: meter.power_w)
@@ -98,10 +110,13 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         key="energy",
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        # In kWh, the unit it is shown in: Home Assistant converts a value at
+        # every write when the two differ, and this one changes with every
+        # meter report. Statistics kept in Wh convert on their own.
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_meter_value(lambda meter: meter.energy_wh),
+        value_fn=_meter_value(_kwh),
+        reads=frozenset({"meter.energy_wh"}),
         exists_fn=lambda part: part.meter is not None,
     ),
     EvseBridgeSensorEntityDescription(
@@ -111,17 +126,18 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
         value_fn=_power,
+        reads=frozenset({"meter.power_w"}),
         exists_fn=_reported(_power),
     ),
     *_phase_sensors(
-        "current",
+        "current_a",
         lambda meter: meter.current_a,
         SensorDeviceClass.CURRENT,
         UnitOfElectricCurrent.AMPERE,
         2,
     ),
     *_phase_sensors(
-        "voltage",
+        "voltage_v",
         lambda meter: meter.voltage_v,
         SensorDeviceClass.VOLTAGE,
         UnitOfElectricPotential.VOLT,
@@ -136,6 +152,7 @@ METER_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=_frequency,
+        reads=frozenset({"meter.frequency_hz"}),
         exists_fn=_reported(_frequency),
     ),
 )
@@ -151,6 +168,7 @@ CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[status.value for status in ConnectorStatus],
         value_fn=connector_value(lambda connector: connector.status),
+        reads=frozenset({"connector.status"}),
         exists_fn=lambda part: part.connector is not None,
     ),
     EvseBridgeSensorEntityDescription(
@@ -161,6 +179,7 @@ CONNECTOR_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=0,
         value_fn=_offered_current,
+        reads=frozenset({"connector.offered_current_a"}),
         exists_fn=_reported(_offered_current),
     ),
 )
@@ -176,6 +195,7 @@ SESSION_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         value_fn=_session_energy,
+        reads=frozenset({"connector.session_energy_wh"}),
         exists_fn=_reported(_session_energy),
     ),
     EvseBridgeSensorEntityDescription(
@@ -186,6 +206,7 @@ SESSION_SENSORS: tuple[EvseBridgeSensorEntityDescription, ...] = (
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
         value_fn=_session_duration,
+        reads=frozenset({"connector.session_duration_s"}),
         exists_fn=_reported(_session_duration),
     ),
 )
@@ -218,12 +239,8 @@ class EvseBridgeSensor(EvseBridgeEntity, SensorEntity):
 
     entity_description: EvseBridgeSensorEntityDescription
 
-    @property
-    @override
-    def native_value(self) -> StateType:
-        """Return the value the charger reports."""
-        return self.entity_description.value_fn(self.part)
-
     @override
     def _shown(self) -> object:
-        return self.native_value
+        """Take the value the charger reports."""
+        self._attr_native_value = self.entity_description.value_fn(self.part)
+        return self._attr_native_value

@@ -1,6 +1,6 @@
 """Switches: charging enabled, starting on plug-in, and being in service."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, override
 
@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.control import Capabilities
-from .api.model import ConnectorState, ConnectorStatus, Part
+from .api.model import CONNECTOR_FIELDS, ConnectorState, ConnectorStatus, Part
 from .coordinator import EvseBridgeConfigEntry, is_charger
 from .entity import EvseBridgeControlEntity, async_add_part_entities
 from .hub import ChargerHandle, CommandResult
@@ -26,6 +26,8 @@ class EvseBridgeSwitchEntityDescription(SwitchEntityDescription):
     set_fn: Callable[[ChargerHandle, int, bool], Awaitable[CommandResult]]
     exists_fn: Callable[[Part], bool] = lambda part: part.connector is not None
     capable_fn: Callable[[Capabilities], bool]
+    reads: AbstractSet[str] | None = CONNECTOR_FIELDS
+    """What it shows and its capabilities follow the connector's state."""
 
 
 SWITCHES: tuple[EvseBridgeSwitchEntityDescription, ...] = (

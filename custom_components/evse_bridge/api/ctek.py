@@ -371,7 +371,9 @@ def _phases(value: object) -> Phases:
     """Return L1-L3 values from an array; a short array leaves phases unknown."""
     if not isinstance(value, list):
         return (_number(value), None, None)
-    values = [_number(item) for item in value[:3]]
+    if len(value) >= 3:  # noqa: PLR2004 - three phases, the usual case
+        return (_number(value[0]), _number(value[1]), _number(value[2]))
+    values = [_number(item) for item in value]
     values.extend([None] * (3 - len(values)))
     return (values[0], values[1], values[2])
 
@@ -439,6 +441,9 @@ class CtekCharger:
         self.charger_id = validate_charger_id(charger_id, self.base_topic)
         self._prefix = f"{self.base_topic}/{self.charger_id}/"
         self._parts: dict[str, Part] = {}
+        self._routes: dict[str, tuple[str, str]] = {}
+        """Part and kind of each topic a part was taken from: at most three
+        per part, as only parts taken count (MAX_PARTS)."""
         self._unknown_codes: set[str] = set()
         self._refused_parts_logged = False
 
@@ -462,13 +467,12 @@ class CtekCharger:
         part beyond MAX_PARTS. Raise CtekPayloadError for a payload that cannot
         be used; the state is then left as it was.
         """
-        if not topic.startswith(self._prefix):
-            return None
-        part_id, _, kind = topic[len(self._prefix) :].partition("/")
-        if kind not in ("em", "status", "meterinfo") or not is_part_name(part_id):
-            return None
-        if kind == "status" and not is_connector_part(part_id):
-            return None
+        route = self._routes.get(topic)
+        if route is None:
+            route = self._route(topic)
+            if route is None:
+                return None
+        part_id, kind = route
         part = self._parts.get(part_id)
         if part is None:
             if len(self._parts) >= MAX_PARTS:
@@ -488,7 +492,19 @@ class CtekCharger:
         else:
             part = replace(part, serial_number=parse_serial_number(data))
         self._parts[part_id] = part
+        self._routes[topic] = route
         return CtekUpdate(part_id, data.get("timestamp"))
+
+    def _route(self, topic: str) -> tuple[str, str] | None:
+        """Return the part and kind of one of this charger's data topics."""
+        if not topic.startswith(self._prefix):
+            return None
+        part_id, _, kind = topic[len(self._prefix) :].partition("/")
+        if kind not in ("em", "status", "meterinfo") or not is_part_name(part_id):
+            return None
+        if kind == "status" and not is_connector_part(part_id):
+            return None
+        return part_id, kind
 
     def _note_refused_part(self, part_id: str) -> None:
         """Log once that parts beyond MAX_PARTS are ignored."""

@@ -1,6 +1,7 @@
 """Vendor-neutral model of a charger, shared by every protocol client."""
 
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Final
 
@@ -91,6 +92,59 @@ class Part:
     serial_number: str | None = None
     meter: MeterReading | None = None
     connector: ConnectorState | None = None
+
+
+METER_FIELDS: Final = frozenset(f"meter.{item.name}" for item in fields(MeterReading))
+"""The fields of a part's meter reading, by the names entities declare."""
+CONNECTOR_FIELDS: Final = frozenset(
+    f"connector.{item.name}" for item in fields(ConnectorState)
+)
+"""The fields of a part's connector state, by the names entities declare."""
+PART_FIELDS: Final = frozenset({"number", "serial_number"})
+ALL_FIELDS: Final = PART_FIELDS | METER_FIELDS | CONNECTOR_FIELDS
+"""Every field of a part a value can be read from."""
+_METER_NAMES: Final = tuple(
+    (item.name, f"meter.{item.name}") for item in fields(MeterReading)
+)
+_CONNECTOR_NAMES: Final = tuple(
+    (item.name, f"connector.{item.name}") for item in fields(ConnectorState)
+)
+
+
+def changed_fields(old: Part | None, new: Part) -> AbstractSet[str]:
+    """Return the fields (as ``meter.power_w``) whose values differ.
+
+    A reading or connector state that appears or goes counts as a change of
+    all its fields; so does a part that is new (``old`` None).
+    """
+    if old is None:
+        return ALL_FIELDS
+    changed: set[str] = set()
+    if old.number != new.number:
+        changed.add("number")
+    if old.serial_number != new.serial_number:
+        changed.add("serial_number")
+    if old.meter is not new.meter:
+        _compare(old.meter, new.meter, _METER_NAMES, changed)
+    if old.connector is not new.connector:
+        _compare(old.connector, new.connector, _CONNECTOR_NAMES, changed)
+    return changed
+
+
+def _compare(
+    old: object | None,
+    new: object | None,
+    names: tuple[tuple[str, str], ...],
+    changed: set[str],
+) -> None:
+    if old is None or new is None:
+        changed.update(qualified for _, qualified in names)
+        return
+    changed.update(
+        qualified
+        for name, qualified in names
+        if getattr(old, name) != getattr(new, name)
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -51,6 +51,7 @@ class CircontrolBackend(HttpBackend):
             device_class=SensorDeviceClass.ENUM,
             options=[state.name.lower() for state in CircontrolPlugState],
             value_fn=connector_value(lambda connector: connector.vendor_status),
+            reads=frozenset({"connector.vendor_status"}),
             exists_fn=lambda part: part.connector is not None,
         ),
     )

@@ -60,6 +60,7 @@ class MennekesBackend(HttpBackend):
             device_class=SensorDeviceClass.ENUM,
             options=_STATES,
             value_fn=connector_value(lambda connector: connector.vendor_status),
+            reads=frozenset({"connector.vendor_status"}),
             exists_fn=lambda part: part.connector is not None,
         ),
     )

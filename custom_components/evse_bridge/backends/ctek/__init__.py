@@ -36,6 +36,7 @@ class CtekBackend(ChargerBackend):
             device_class=SensorDeviceClass.ENUM,
             options=[state.value for state in CtekState],
             value_fn=connector_value(lambda connector: connector.vendor_status),
+            reads=frozenset({"connector.vendor_status"}),
             exists_fn=lambda part: part.connector is not None,
         ),
     )

@@ -15,7 +15,7 @@ from homeassistant.util import dt as dt_util
 from ...api.ctek import CtekCharger, CtekPayloadError
 from ...api.ctek_control import CtekModbusControl
 from ...api.errors import ChargerError
-from ...api.model import ChargerState, MeterReading, Part
+from ...api.model import ChargerState, MeterReading, Part, changed_fields
 from ...const import CONF_BASE_TOPIC, CONF_CHARGER_ID, DOMAIN, LOGGER
 from ...coordinator import ChargerConfigEntry, ChargerCoordinator
 
@@ -181,6 +181,7 @@ class CtekCoordinator(ChargerCoordinator):
             self._bad_topics.discard(msg.topic)
             LOGGER.info("Usable messages again on %s", msg.topic)
         part_id = update.part_id
+        was_available = self.is_part_available(part_id)
         age = self._age(msg.retain, update.timestamp if msg.retain else None)
         self._last_seen[part_id] = time.monotonic() - age
         if part_id in self._stale_parts and age < self.stale_after:
@@ -208,11 +209,17 @@ class CtekCoordinator(ChargerCoordinator):
         if self._serial_numbers.get(part_id, serial_number) != serial_number:
             self._update_serial_number(part_id, serial_number)
         self._serial_numbers[part_id] = serial_number
-        self.updated_part = part_id
         # async_set_updated_data would also reschedule polling; this is the
         # hot path of every message.
         self.data = self._state()
         self.last_update_success = True
+        self.updated_part = part_id
+        # The limits read over Modbus change with polls, which update all.
+        self.updated_fields = (
+            changed_fields(known, part)
+            if was_available == self.is_part_available(part_id)
+            else None
+        )
         self.async_update_listeners()
 
     def _age(self, retained: bool, timestamp: datetime | None) -> float:  # noqa: FBT001
