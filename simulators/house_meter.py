@@ -22,10 +22,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field
+import socket
 import threading
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from .circontrol import CircontrolSimulator
-from .ctek import Message, MqttPublisher
+from .ctek import Message
 from .mennekes import MennekesSimulator
 
 type Amps = tuple[float, float, float]
@@ -73,9 +77,9 @@ def oven(
 def hob(
     *, every: float | None = None, lasts: float = 0.0, first: float = 0.0
 ) -> Appliance:
-    """Return a single-phase hob (or sauna heater) on L1: 13 A (3 kW)."""
+    """Return a single-phase hob on L1 (two cooking zones): 8 A (1.8 kW)."""
     return Appliance(
-        name="hob", amps=(13.0, 0.0, 0.0), every=every, lasts=lasts, first=first
+        name="hob", amps=(8.0, 0.0, 0.0), every=every, lasts=lasts, first=first
     )
 
 
@@ -157,6 +161,35 @@ class HouseMeter:
         self.clock += seconds
 
 
+class MeterPublisher:
+    """The reader's MQTT client: QoS 0, each reading sent at once.
+
+    A P1 reader sends a fresh reading every second; a lost one is replaced
+    by the next, so nothing waits for the broker's acknowledgement.
+    """
+
+    def __init__(self, host: str, port: int, *, client_id: str = "p1-reader") -> None:
+        """Connect to the broker and start the network loop."""
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self._client.connect(host, port)
+        # Three small messages a second: without this, Nagle's algorithm holds
+        # the second and third back until the first is acknowledged.
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client.loop_start()
+
+    def publish(self, messages: list[Message]) -> None:
+        """Send a reading's messages."""
+        for topic, payload in messages:
+            self._client.publish(topic, payload, qos=0, retain=False)
+
+    def close(self) -> None:
+        """Disconnect and stop the network loop."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command line parser."""
     parser = argparse.ArgumentParser(
@@ -216,7 +249,7 @@ async def serve(args: argparse.Namespace, stop: threading.Event) -> None:
             circontrol.start_ticking()
             meter.chargers.append(circontrol_load(circontrol))
             print(f"Circontrol CirCarLife on {circontrol.url}", flush=True)
-        publisher = MqttPublisher(args.host, args.port, client_id="house-meter-sim")
+        publisher = MeterPublisher(args.host, args.port)
         stack.callback(publisher.close)
         print(
             f"House meter publishing {meter.topic(1)} (and l2, l3) every"
@@ -228,14 +261,13 @@ async def serve(args: argparse.Namespace, stop: threading.Event) -> None:
 
 async def publish_until_stopped(
     meter: HouseMeter,
-    publisher: MqttPublisher,
+    publisher: MeterPublisher,
     interval: float,
     stop: threading.Event,
 ) -> None:
     """Publish a reading every ``interval`` seconds until ``stop`` is set."""
     while not stop.is_set():
-        if messages := meter.reading():
-            await asyncio.to_thread(publisher.publish, messages)
+        publisher.publish(meter.reading())
         await asyncio.sleep(interval)
         meter.advance(interval)
 

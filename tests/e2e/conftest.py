@@ -66,6 +66,8 @@ def broker(socket_enabled: None, tmp_path: Path) -> Generator[Broker]:
     config = tmp_path / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        # Readings of several topics a second: no delay for the second one.
+        "set_tcp_nodelay true\n"
     )
     server = Broker(port, config)
     server.start()

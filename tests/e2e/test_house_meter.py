@@ -8,9 +8,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
 from simulators.circontrol import CHARGING, CircontrolSimulator
-from simulators.ctek import MqttPublisher
 from simulators.house_meter import (
     HouseMeter,
+    MeterPublisher,
     circontrol_load,
     hob,
     main,
@@ -72,15 +72,15 @@ def reader(broker: Broker) -> Generator[Reader]:
 
 
 @pytest.fixture
-async def publisher(broker: Broker) -> AsyncGenerator[MqttPublisher]:
+async def publisher(broker: Broker) -> AsyncGenerator[MeterPublisher]:
     """Connect the meter's MQTT client."""
-    client = MqttPublisher("127.0.0.1", broker.port, client_id="house-meter")
+    client = MeterPublisher("127.0.0.1", broker.port)
     yield client
     client.close()
 
 
 async def test_publishes_each_phase_and_follows_the_schedule(
-    reader: Reader, publisher: MqttPublisher
+    reader: Reader, publisher: MeterPublisher
 ) -> None:
     """Base load, then an oven on all three phases, then a hob on L1 only."""
     meter = HouseMeter(
@@ -105,9 +105,9 @@ async def test_publishes_each_phase_and_follows_the_schedule(
     assert meter.currents() == (1.0, 2.0, 3.0)
     meter.advance(40)  # the next run, with the hob switched on by hand
     meter.switch("hob", on=True)
-    assert meter.currents() == (23.5, 11.5, 12.5)
+    assert meter.currents() == (18.5, 11.5, 12.5)
     meter.switch("oven", on=False)
-    assert meter.currents() == (14.0, 2.0, 3.0)
+    assert meter.currents() == (9.0, 2.0, 3.0)
     meter.switch("oven", None)
     assert meter.appliance("oven").is_on(meter.clock)
 
@@ -135,7 +135,7 @@ async def test_follows_a_chargers_current(socket_enabled: None) -> None:
 
 
 async def test_silent_meter_publishes_nothing(
-    reader: Reader, publisher: MqttPublisher
+    reader: Reader, publisher: MeterPublisher
 ) -> None:
     """While silent, no reading is taken or published; then it carries on."""
     meter = HouseMeter()
