@@ -154,7 +154,7 @@ async def test_silent_meter_publishes_nothing(
 async def test_command_line_serves_chargers_behind_the_meter(
     broker: Broker, reader: Reader
 ) -> None:
-    """The standalone meter serves a Mennekes whose car shows in the readings."""
+    """The standalone meter serves chargers; the AMTRON's car shows in the readings."""
     port = free_port()
     stop = threading.Event()
     runner = threading.Thread(
@@ -167,6 +167,8 @@ async def test_command_line_serves_chargers_behind_the_meter(
                 "0.1",
                 "--mennekes-port",
                 str(port),
+                "--circontrol-port",
+                str(free_port()),
                 "--oven-every",
                 "0",
                 "--hob-every",
