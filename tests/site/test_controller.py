@@ -195,3 +195,30 @@ async def test_state_is_stored_and_removed_with_the_site(
     assert await hass.config_entries.async_remove(site_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_a_polled_charger_is_not_cut_right_after_a_resume(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """The meter sees the resumed car before the charger's next poll does.
+
+    Until the charger reports the car's current again, the site counts the
+    current it commanded, not the stale 0 A, so it does not pause the car
+    for its own load.
+    """
+    control.coordinator.poll_s = 10
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    # The oven pauses the car; once it is off the car is resumed.
+    await run(hass, freezer, control, 3, house=(2.0, 2.0, 16.0))
+    assert car_amps(control) == 0
+    control.commands.clear()
+    await run(hass, freezer, control, 150)
+    assert control.commands[:2] == [("limit", 16), ("enabled", 1)]
+    assert ("enabled", 0) not in control.commands
+    assert car_amps(control) == 16
+    assert state(hass, REASON).state == "charging"

@@ -5,11 +5,15 @@ import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
+from ..api.control import Capabilities
 from ..api.errors import ChargerError, CommandNotSupportedError
 from ..const import LOGGER
 from ..hub import ChargerHandle, ConnectorRef, async_get_hub
+from ..smart.model import Phases
 from .const import COMMAND_RETRY
+from .expect import Expectation
 
 
 class Commander:
@@ -20,7 +24,8 @@ class Commander:
     newest set-point is sent if it differs from what the charger has. 0 pauses:
     by a 0 A limit where the charger takes one, else by pausing charging; a
     later current resumes it. A failure is logged once and tried again after
-    COMMAND_RETRY.
+    COMMAND_RETRY. Until the connector's readings show what the car does with
+    a command, ``ev_current`` counts the command (site/expect.py).
     """
 
     def __init__(
@@ -34,8 +39,21 @@ class Commander:
         self.sent: int | None = None
         """The last set-point the charger accepted (None: not known)."""
         self.failed = False
+        self.expectation: Expectation | None = None
         self._retry_at = 0.0
         self._task: asyncio.Task[None] | None = None
+
+    def ev_current(
+        self, measured: Phases, phases: int, reading_at: float | None, now: float
+    ) -> Phases:
+        """Return what the car draws: the reading, or the command it has not shown."""
+        expectation = self.expectation
+        if expectation is None:
+            return measured
+        if expectation.caught_up(measured, reading_at, now):
+            self.expectation = None
+            return measured
+        return expectation.current(measured, phases, now)
 
     @callback
     def submit(self, amps: int) -> None:
@@ -78,9 +96,16 @@ class Commander:
             handle = async_get_hub(self._hass).get(self.ref.charger_id)
             if handle is None:
                 return  # not loaded: the next set-point after it loads goes out
+            given = _given(handle.capabilities(self.ref.connector), amps)
+            self.expectation = Expectation(
+                amps=given,
+                raised=given > (self.sent or 0),
+                at=dt_util.utcnow().timestamp(),
+            )
             try:
                 await self._send(handle, amps)
             except (ChargerError, ValueError) as err:
+                self.expectation = None
                 if not self.failed:
                     LOGGER.warning(
                         "Could not set %s connector %s to %s A: %s",
@@ -126,3 +151,13 @@ class Commander:
             )
             if amps > 0 and paused and capabilities.pause_resume:
                 await handle.async_set_charging_enabled(number, True)  # noqa: FBT003
+
+
+def _given(capabilities: Capabilities, amps: int) -> int:
+    """Return the current a connector gets for set-point ``amps`` (0 = paused)."""
+    limit = capabilities.current_limit
+    if amps == 0 and (capabilities.pause_resume or (limit and limit.zero_pauses)):
+        return 0
+    if limit is None:
+        return amps
+    return min(max(amps, limit.min_a), limit.max_a)

@@ -320,11 +320,17 @@ class SiteController:
             offered = connector.offered_current_a or 0.0
             measured = (offered, *(offered if connector.phases > 1 else 0.0,) * 2)
         first, second, third = (value or 0.0 for value in measured)
+        age = handle.coordinator.seconds_since_seen(part.id)
         return ChargerInput(
             id=key,
             plugged=bool(connector.vehicle_connected),
             session_kwh=(connector.session_energy_wh or 0.0) / 1000,
-            ev_current_a=(first, second, third),
+            ev_current_a=self.commanders[key].ev_current(
+                (first, second, third),
+                connector.phases,
+                None if age is None else now.timestamp() - age,
+                now.timestamp(),
+            ),
             settings=settings,
         )
 
