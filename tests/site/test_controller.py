@@ -222,3 +222,57 @@ async def test_a_polled_charger_is_not_cut_right_after_a_resume(
     assert ("enabled", 0) not in control.commands
     assert car_amps(control) == 16
     assert state(hass, REASON).state == "charging"
+
+
+async def test_a_set_point_the_charger_left_is_sent_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Someone sets the charger's limit in its app: the site puts its own back.
+
+    Once, not on every meter sample, and the log says so once.
+    """
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    control.commands.clear()
+    with caplog.at_level(logging.WARNING):
+        control.coordinator.change(current_limit_a=10.0)
+        await run(hass, freezer, control, 20)
+        assert control.commands == [("limit", 16)]
+        assert car_amps(control) == 16
+        # A box that started on its own during a fuse pause is paused again.
+        await run(hass, freezer, control, 3, house=(2.0, 2.0, 16.0))
+        assert car_amps(control) == 0
+        control.commands.clear()
+        control.coordinator.change(charging_enabled=True, current_limit_a=16.0)
+        await run(hass, freezer, control, 40, house=(2.0, 2.0, 16.0))
+    assert control.commands == [("enabled", 0)]
+    assert caplog.text.count("not the site's") == 2
+
+
+async def test_a_charger_that_ignores_the_set_point_is_not_flooded(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A charger that keeps reporting another limit is asked every 15 s at most."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    control.commands.clear()
+
+    async def ignore(connector: int, amps: int) -> None:
+        control.commands.append(("limit", amps))
+        control.coordinator.change(current_limit_a=10.0)
+
+    control.set_current_limit = ignore  # type: ignore[method-assign]
+    control.coordinator.change(current_limit_a=10.0)
+    with caplog.at_level(logging.WARNING):
+        await run(hass, freezer, control, 60)
+    assert 3 <= len(control.commands) <= 5
+    assert caplog.text.count("not the site's") == 1

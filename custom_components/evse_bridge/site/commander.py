@@ -12,7 +12,7 @@ from ..api.errors import ChargerError, CommandNotSupportedError
 from ..const import LOGGER
 from ..hub import ChargerHandle, ConnectorRef, async_get_hub
 from ..smart.model import Phases
-from .const import COMMAND_RETRY
+from .const import COMMAND_RETRY, RESEND_AFTER
 from .expect import Expectation
 
 
@@ -41,6 +41,8 @@ class Commander:
         self.failed = False
         self.expectation: Expectation | None = None
         self._retry_at = 0.0
+        self._sent_at = 0.0
+        self._drifting = False
         self._task: asyncio.Task[None] | None = None
 
     def ev_current(
@@ -57,12 +59,24 @@ class Commander:
 
     @callback
     def submit(self, amps: int) -> None:
-        """Ask for ``amps`` (0 = paused); returns at once."""
+        """Ask for ``amps`` (0 = paused); returns at once.
+
+        An unchanged set-point goes out again if the connector has left it on
+        its own (the box started, or someone changed its limit), at most once
+        every RESEND_AFTER.
+        """
         self.wanted = amps
         if self._task is not None and not self._task.done():
             return  # the running sequence sends the newest set-point next
-        if amps == self.sent or time.monotonic() < self._retry_at:
+        now = time.monotonic()
+        if now < self._retry_at:
             return
+        if amps == self.sent:
+            if now < self._sent_at + RESEND_AFTER.total_seconds() or not self._left(
+                amps
+            ):
+                return
+            self.sent = None
         self._task = self._entry.async_create_background_task(
             self._hass,
             self._run(),
@@ -126,6 +140,46 @@ class Commander:
                 )
                 self.failed = False
             self.sent = amps
+            self._sent_at = time.monotonic()
+
+    def _left(self, amps: int) -> bool:
+        """Return whether the connector reports other than set-point ``amps``.
+
+        Logged once, until the connector shows the set-point again.
+        """
+        handle = async_get_hub(self._hass).get(self.ref.charger_id)
+        part = None if handle is None else handle.connector(self.ref.connector)
+        if handle is None or part is None or not handle.is_available(part):
+            return False
+        connector = part.connector
+        assert connector is not None  # noqa: S101 - connector() returns connectors
+        capabilities = handle.capabilities(self.ref.connector)
+        given = _given(capabilities, amps)
+        limit = connector.current_limit_a
+        zero_pauses = (
+            capabilities.current_limit and capabilities.current_limit.zero_pauses
+        )
+        if given == 0 and zero_pauses:
+            found = f"{limit:g} A" if limit else None
+        elif given == 0:
+            found = "charging" if connector.charging_enabled else None
+        elif capabilities.pause_resume and connector.charging_enabled is False:
+            found = "paused"
+        else:
+            found = f"{limit:g} A" if limit is not None and limit != given else None
+        if found is None:
+            self._drifting = False
+            return False
+        if not self._drifting:
+            self._drifting = True
+            LOGGER.warning(
+                "%s connector %s is at %s, not the site's %s A; setting it again",
+                handle.name,
+                self.ref.connector,
+                found,
+                given,
+            )
+        return True
 
     async def _send(self, handle: ChargerHandle, amps: int) -> None:
         number = self.ref.connector

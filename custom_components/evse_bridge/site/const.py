@@ -64,6 +64,11 @@ COMMAND_RETRY: Final = timedelta(seconds=30)
 CAR_FOLLOWS: Final = timedelta(seconds=5)
 CAR_STARTS: Final = timedelta(seconds=15)
 EXPECT_MAX: Final = timedelta(seconds=60)
+# A connector that left an unchanged set-point on its own (the box started,
+# someone changed its limit in its app) gets it again, but at most this often:
+# long enough for any charger to show a command it took, short enough that a
+# car the box started during a fuse pause stops again within seconds.
+RESEND_AFTER: Final = timedelta(seconds=15)
 # The engine's state is written this long after a change (and at shutdown):
 # a plan or a pause survives a restart without a write per meter sample.
 SAVE_DELAY: Final = timedelta(seconds=30)
