@@ -276,3 +276,63 @@ async def test_a_charger_that_ignores_the_set_point_is_not_flooded(
         await run(hass, freezer, control, 60)
     assert 3 <= len(control.commands) <= 5
     assert caplog.text.count("not the site's") == 1
+
+
+async def test_mode_off_sends_the_charger_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Off is hands off: someone else (evcc) drives the charger, the site keeps out.
+
+    Not when its limit changes, not while the meter is silent, not at a stop.
+    """
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_connector_1_smart_charging", "option": "off"},
+        blocking=True,
+    )
+    control.commands.clear()
+    control.coordinator.change(current_limit_a=10.0)
+    await run(hass, freezer, control, 30)
+    control.coordinator.change(charging_enabled=False)
+    await run(hass, freezer, control, 30)
+    await silence(hass, freezer, 15)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert control.commands == []
+    reason = state(hass, REASON)
+    assert reason.state == "off"
+    assert reason.attributes["detail"] == "Off: not controlled"
+    assert reason.attributes["current_a"] is None
+
+
+async def test_mode_off_yields_to_the_fuse(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """When only a charger in mode off can relieve the fuse, the site pauses it."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_connector_1_smart_charging", "option": "off"},
+        blocking=True,
+    )
+    control.commands.clear()
+    await run(hass, freezer, control, 1, house=(2.0, 2.0, 16.0))
+    assert control.commands == [("enabled", 0)]
+    assert state(hass, REASON).state == "fuse_paused"
+    assert state(hass, GUARD).state == "on"
+    await run(hass, freezer, control, 10, house=(2.0, 2.0, 16.0))
+    # Then it is left alone again: not resumed when the oven is off.
+    await run(hass, freezer, control, 200)
+    assert control.commands == [("enabled", 0)]
+    assert state(hass, REASON).state == "off"

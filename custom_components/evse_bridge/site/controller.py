@@ -167,12 +167,19 @@ class SiteController:
         self._step()
 
     async def _async_on_ha_stop(self, event: Event) -> None:
-        """Leave every charger at the fallback: nothing guards it from now on."""
+        """Leave every driven charger at the fallback: nothing guards it from now on.
+
+        A charger in mode off is not the site's to touch.
+        """
         site = self.setup
         amps = 0 if site.fallback is Fallback.PAUSE else int(site.fallback_current_a)
         async with asyncio.timeout(STOP_TIMEOUT.total_seconds()):
             await asyncio.gather(
-                *(item.async_fall_back(amps) for item in self.commanders.values())
+                *(
+                    item.async_fall_back(amps)
+                    for key, item in self.commanders.items()
+                    if self.settings[key].mode is not Mode.OFF
+                )
             )
 
     async def _async_stop(self) -> None:
@@ -284,7 +291,8 @@ class SiteController:
             )
         )
         for item in decision.chargers:
-            self.commanders[item.id].submit(item.current_a)
+            if item.current_a is not None:  # None: mode off, hands off
+                self.commanders[item.id].submit(item.current_a)
             before = self.decisions.get(item.id)
             if item.changed or before is None or before.plan != item.plan:
                 self._store.async_delay_save(
