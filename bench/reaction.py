@@ -3,7 +3,7 @@
 A real Home Assistant runs a site with a 200 A main fuse, a grid meter of three
 MQTT sensors (``force_update: true``, as the site's documentation asks) and
 ten simulated Mennekes boxes in fast mode. The benchmark publishes the meter
-twice a second; every third sample an oven on L3 takes one step more, and
+twice a second; every fourth sample an oven on L3 takes one step more, and
 each step calls for exactly one cut: one box 1 A lower while any has more than
 its 6 A minimum, then one box paused per 6 A. The reaction is the time from
 publishing that sample to the box receiving the new set-point (the simulator
@@ -26,7 +26,14 @@ import time
 from typing import Any
 
 from bench.homes import home, start_all
-from bench.tools import LoopThread, Publisher, merge_entries, mqtt_entry, percentile
+from bench.tools import (
+    CACHE,
+    LoopThread,
+    Publisher,
+    merge_entries,
+    mqtt_entry,
+    percentile,
+)
 from devtools.live import INTEGRATION, config_entry
 from simulators.mennekes import MennekesSimulator
 
@@ -39,7 +46,11 @@ MIN_A = 6
 HOUSE_A = 2.0
 SAMPLE_S = 0.5
 """A fast P1/HAN reader reports every second; twice as often here."""
-SAMPLES_PER_STEP = 3
+SAMPLES_PER_STEP = 4
+"""Two seconds a step: the Mennekes client spaces its requests 0.5 s apart (the
+box dislikes more), and a command is three requests (POST, the read that
+verifies it, the refresh), so a box takes a new set-point every 1.5 s at most;
+a quicker cut of the same box waits for that (the newest set-point wins)."""
 METER_TOPIC = "p6/meter"
 MENNEKES_POLL_S = 15
 START_LIMIT_S = 300.0
@@ -146,6 +157,8 @@ class Reactions:
         self.limit = [None] * len(self.boxes)
         self.paused = [False] * len(self.boxes)
         self.cuts()
+        # Every box charges at 16 A now: a "Pause" sent before is history.
+        self.paused = [False] * len(self.boxes)
 
     def cuts(self) -> list[float]:
         """Return when cuts arrived since the last call: a lower limit, a pause.
@@ -230,6 +243,7 @@ class ReactionBench:
                 site_entry([box.serial_number for box in self.boxes]),
             ],
         )
+        self.samples: list[tuple[float, float]] = []
         self.publisher = Publisher(mqtt_port)
         stack.callback(self.publisher.close)
         log(f"P6: starting Home Assistant with a site and {BOXES} Mennekes boxes")
@@ -241,6 +255,7 @@ class ReactionBench:
         self.publisher.publish(
             METER_TOPIC, json.dumps({"l1": HOUSE_A, "l2": HOUSE_A, "l3": l3})
         )
+        self.samples.append((sent, l3))
         return sent
 
     def warm_up(self) -> None:
@@ -272,13 +287,31 @@ class ReactionBench:
             found.extend(reactions.cuts())
         return found[0] - sent if found else None
 
+    def posts(self) -> list[StampedPosts]:
+        """Return each box's POSTs."""
+        posts = [box.posted for box in self.boxes]
+        return [item for item in posts if isinstance(item, StampedPosts)]
+
     def ramp(self) -> dict[str, Any]:
         """Step the oven up; return the figures."""
         reactions = Reactions(self.boxes)
+        start = len(self.samples)
         levels = steps()
         self.log(f"P6: {len(levels)} oven steps, a meter sample every {SAMPLE_S} s")
         results = [self.step(level, reactions) for level in levels]
         latencies = [value for value in results if value is not None]
+        (CACHE / "p6-timeline.json").write_text(
+            json.dumps(
+                {
+                    "samples": self.samples[start:],
+                    "posts": [
+                        [at, body]
+                        for posts in self.posts()
+                        for at, (_, body) in zip(posts.times, posts, strict=True)
+                    ],
+                }
+            )
+        )
         return {
             "p6_reactions": len(latencies),
             "p6_missed": len(results) - len(latencies),
