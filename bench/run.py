@@ -1,4 +1,4 @@
-"""scripts/bench: QUALITY.md section 2 (P1 to P5, and P7) against real servers.
+"""scripts/bench: QUALITY.md section 2 (P1 to P7) against real servers.
 
 Everything runs on 127.0.0.1: one mosquitto broker, Home Assistant processes
 with their own folders under .cache/bench (reused between runs), and the
@@ -37,6 +37,7 @@ from bench.homes import (
     yaml_sensor_count,
 )
 from bench.ocpp_fleet import charge_point_ids
+from bench.reaction import run_p6
 from bench.tools import (
     CACHE,
     EVSES,
@@ -116,7 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="p1,p2,p3,p4,p5,p7",
+        default="p1,p2,p3,p4,p5,p6,p7",
         help="comma-separated benchmarks to run (default: all)",
     )
     parser.add_argument("--messages", type=int, help="P1 messages per measurement")
@@ -1136,6 +1137,9 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("P4", "Circontrol requests/min healthy / failing", "p4_circontrol_rate", "drops"),
     ("P4", "Mennekes requests/min healthy / failing", "p4_mennekes_rate", "drops"),
     ("P5", "EVSE Bridge setup, 3 chargers, ms", "p5_setup_ms", ""),
+    ("P6", "meter sample to command on the wire p50, ms", "p6_reaction_p50_ms", ""),
+    ("P6", "... p99, ms", "p6_reaction_p99_ms", "<= 1000"),
+    ("P6", "reactions measured / missed", "p6_counts", ">= 100 / 0"),
     ("P7", "OCPP charge points (MeterValues every 10 s)", "p7_ocpp_chargers", "100"),
     ("P7", "MeterValues sent", "p7_ocpp_messages", ""),
     ("P7", "lost (unanswered or not shown)", "p7_ocpp_lost_messages", "0"),
@@ -1164,6 +1168,7 @@ def _value(results: dict[str, Any], key: str) -> str:
         "p2_yaml": ("p2_yaml_p50_ms", "p2_yaml_p99_ms"),
         "p3_api": ("p3_api_p50_ms", "p3_api_max_ms"),
         "p7_api": ("p7_api_p50_ms", "p7_api_p99_ms"),
+        "p6_counts": ("p6_reactions", "p6_missed"),
         "p3_rss": ("p3_rss_mb", "p3_rss_per_charger_mb"),
         "p4_circontrol_rate": (
             "p4_circontrol_requests_per_min_healthy",
@@ -1216,6 +1221,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
             scale, chargers = bench.p3_start(p3_stack)
             bench.p3(scale, chargers)
             bench.p3_soak(scale, chargers)
+    if "p6" in args.only:
+        with ExitStack() as p6_stack:
+            bench.results.update(run_p6(p6_stack, bench.mqtt_port, bench.log))
     if "p7" in args.only:
         with ExitStack() as p7_stack:
             bench.p7(p7_stack)

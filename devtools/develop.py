@@ -4,8 +4,15 @@ Starts mosquitto, a simulated CTEK Chargestorm (MQTT), Circontrol CirCarLife
 and Mennekes AMTRON (HTTP), an OCPP 1.6J charge point, and Home Assistant
 with EVSE Bridge set up for all of them: the MQTT broker entry, the OCPP
 server, one entry per charger (the OCPP one accepted already), a user, and
-the chargers' energy in the Energy dashboard. The first start writes all of it
-into the configuration folder; later starts reuse it. Ctrl-C stops all.
+the chargers' energy in the Energy dashboard.
+
+The AMTRON sits behind a simulated house meter (a P1 reader publishing the
+phase currents every second, with an oven that runs now and then) and is
+driven by a site: a 20 A main fuse, MQTT sensors for the meter and a price
+sensor with today's and tomorrow's prices, so the guard can be seen at work.
+
+The first start writes all of it into the configuration folder; later starts
+reuse it. Ctrl-C stops all.
 """
 
 import argparse
@@ -29,6 +36,14 @@ MENNEKES_SERIAL = "1234567890"
 MENNEKES_PIN = "1234"
 CIRCONTROL_ID = MAIN_DEVICE[-8:].lower()
 OCPP_ID = "SIMULATED-CP"
+SITE_FUSE_A = 20
+GRID_SENSORS = tuple(f"sensor.grid_l{phase}" for phase in (1, 2, 3))
+PRICE_SENSOR = "sensor.electricity_price"
+# SEK/kWh from midnight on: cheap at night, dear in the morning and evening.
+HOURLY_PRICES = (
+    *(0.42, 0.38, 0.35, 0.33, 0.34, 0.45, 0.92, 1.65, 1.80, 1.40, 1.10, 0.95),
+    *(0.88, 0.85, 0.90, 1.05, 1.35, 1.95, 2.20, 1.85, 1.30, 0.95, 0.70, 0.55),
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -101,6 +116,26 @@ def charger_entries(args: argparse.Namespace) -> list[dict[str, Any]]:
             },
             unique_id=MENNEKES_SERIAL,
         ),
+        config_entry(
+            "evse_bridge",
+            "Home",
+            {"vendor": "site", "name": "Home"},
+            unique_id="site_home",
+            options={
+                "fuse_a": SITE_FUSE_A,
+                "phases": "3",
+                "voltage_v": 230,
+                "meter_kind": "current",
+                "meter_l1": GRID_SENSORS[0],
+                "meter_l2": GRID_SENSORS[1],
+                "meter_l3": GRID_SENSORS[2],
+                "sign": "import_positive",
+                "price": PRICE_SENSOR,
+                "connectors": [f"{MENNEKES_SERIAL}:1"],
+                "fallback": "pause",
+                "fallback_current_a": 6,
+            },
+        ),
         # Accepted already, as if through its discovery flow; a charge point
         # with another id is asked about in Settings > Devices & services.
         config_entry(
@@ -143,6 +178,57 @@ def write_energy_dashboard(config_dir: Path) -> None:
     (config_dir / ".storage" / "energy").write_text(json.dumps(document, indent=2))
 
 
+def house_yaml() -> str:
+    """Return the YAML of the meter's MQTT sensors and of the price sensor.
+
+    The meter's sensors force an update, so a steady reading still counts as
+    a report. The price sensor publishes like the Nord Pool custom
+    integration (``raw_today`` and ``raw_tomorrow``), the same prices each day.
+    """
+    sensors = "".join(
+        f"""
+    - name: Grid L{phase}
+      unique_id: develop_grid_l{phase}
+      state_topic: dsmr/reading/phase_power_current_l{phase}
+      unit_of_measurement: A
+      device_class: current
+      state_class: measurement
+      force_update: true"""
+        for phase in (1, 2, 3)
+    )
+    day = """{%- set ns = namespace(items=[]) -%}
+            {%- for hour in range(24) -%}
+            {%- set start = today_at() + timedelta(days=DAY, hours=hour) -%}
+            {%- set ns.items = ns.items + [{"start": start.isoformat(),
+                "end": (start + timedelta(hours=1)).isoformat(),
+                "value": PRICES[hour]}] -%}
+            {%- endfor -%}
+            {{ ns.items }}"""
+    prices = list(HOURLY_PRICES)
+    return f"""mqtt:
+  sensor:{sensors}
+template:
+  - trigger:
+      - trigger: homeassistant
+        event: start
+      - trigger: time_pattern
+        minutes: "/15"
+    sensor:
+      - name: Electricity price
+        unique_id: develop_electricity_price
+        unit_of_measurement: SEK/kWh
+        state: "{{{{ {prices}[now().hour] }}}}"
+        attributes:
+          unit: kWh
+          currency: SEK
+          price_in_cents: false
+          raw_today: >
+            {day.replace("DAY", "0").replace("PRICES", str(prices))}
+          raw_tomorrow: >
+            {day.replace("DAY", "1").replace("PRICES", str(prices))}
+"""
+
+
 @contextmanager
 def process(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     """Run a helper process for as long as the context lasts."""
@@ -174,17 +260,19 @@ def start_simulators(stack: ExitStack, args: argparse.Namespace) -> None:
             ]
         )
     )
+    # The AMTRON runs in the house meter's process: the meter reads its car.
     stack.enter_context(
         process(
             [
                 python,
                 "-m",
-                "simulators.mennekes",
+                "simulators.house_meter",
                 "--port",
+                str(args.mqtt_port),
+                "--mennekes-port",
                 str(args.mennekes_port),
-                "--dev-key",
+                "--mennekes-pin",
                 MENNEKES_PIN,
-                "--plugged-in",
             ]
         )
     )
@@ -239,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         config_dir,
         port=args.port,
         logs={"custom_components.evse_bridge": "info"},
+        extra_yaml="" if args.no_simulators else house_yaml(),
     )
     home_assistant.write_configuration()
     if first_start:
@@ -268,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
                 if args.no_simulators
                 else f"  Mennekes: 127.0.0.1:{args.mennekes_port} (PIN {MENNEKES_PIN})"
                 f"  Circontrol: 127.0.0.1:{args.circontrol_port}"
+                f"\nSite Home: a {SITE_FUSE_A} A main fuse guards the AMTRON;"
+                " the house meter's oven runs 40 s every 2 minutes"
+                " (its device page: Smart charging reason, Fuse guard active)"
             )
             + f"\nOCPP server: ws://127.0.0.1:{args.ocpp_port}/ocpp/<charge point id>"
             + "\nPress Ctrl-C to stop.",

@@ -122,5 +122,5 @@ class EvseBridge:
         return {
             item.id: (item.current_a, item.phases)
             for item in decision.chargers
-            if item.changed or first
+            if item.current_a is not None and (item.changed or first)
         }

@@ -8,13 +8,14 @@ the current limit slider changes the simulated box's current.
 from collections.abc import Callable
 import json
 import re
+import threading
 import time
-from typing import Any
+from typing import Any, Self
 import urllib.request
 
 from playwright.sync_api import Locator, Page, expect
 
-from devtools.live import HomeAssistant
+from devtools.live import ROOT, HomeAssistant
 
 from .conftest import ARTIFACTS, Simulator
 
@@ -158,3 +159,160 @@ def limit_state(home_assistant: HomeAssistant) -> float | None:
         return float(state["state"]) if state else None
     except ValueError:
         return None
+
+
+SITE_DEVICE = "Home"
+GRID = ("sensor.grid_l1", "sensor.grid_l2", "sensor.grid_l3")
+HOUSE_A = (2.0, 1.5, 12.0)
+"""The house without the car: an oven on L3 leaves the car 7 A of a 20 A fuse."""
+
+
+class MeterFeeder:
+    """Report the grid meter every second, the AMTRON's car included (closed loop).
+
+    The browser test's Home Assistant has no MQTT: the readings are written
+    through its REST API, as a P1 integration would write its sensors.
+    """
+
+    def __init__(self, home_assistant: HomeAssistant, simulator: Simulator) -> None:
+        """Feed ``home_assistant`` from the house and ``simulator``'s car."""
+        self._home_assistant = home_assistant
+        self._simulator = simulator
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def report(self) -> None:
+        """Write one reading of every phase."""
+        data = charge_data(self._simulator)
+        car = float(data["ActCurr"]) if data["ChgState"] == "Charging" else 0.0
+        for entity_id, house in zip(GRID, HOUSE_A, strict=True):
+            self._home_assistant.request(
+                "POST",
+                f"/api/states/{entity_id}",
+                {
+                    "state": f"{house + car:.1f}",
+                    "attributes": {
+                        "unit_of_measurement": "A",
+                        "device_class": "current",
+                        "state_class": "measurement",
+                        "friendly_name": f"Grid {entity_id[-2:].upper()}",
+                    },
+                },
+            )
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.report()
+
+    def __enter__(self) -> Self:
+        """Report once, then every second in the background."""
+        self.report()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Stop reporting."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def pick_entity(page: Page, field: str, name: str) -> None:
+    """Pick an entity in the next empty entity field, by searching its name."""
+    page.get_by_text("Select an entity").first.click()
+    picker = page.get_by_role("dialog", name=field)
+    expect(picker.get_by_role("textbox")).to_be_focused()
+    page.keyboard.type(name)
+    picker.get_by_text(name, exact=True).click()
+    expect(picker).to_have_count(0)
+
+
+def ensure_mennekes(home_assistant: HomeAssistant, simulator: Simulator) -> None:
+    """Add the AMTRON through the flow API unless an earlier test added it."""
+    entries = home_assistant.request("GET", "/api/config/config_entries/entry")
+    if any(
+        entry["domain"] == "evse_bridge" and entry["title"].startswith("AMTRON")
+        for entry in entries
+    ):
+        return
+    flow = home_assistant.request(
+        "POST", "/api/config/config_entries/flow", {"handler": "evse_bridge"}
+    )
+    flow_path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+    home_assistant.request("POST", flow_path, {"next_step_id": "mennekes"})
+    result = home_assistant.request(
+        "POST",
+        flow_path,
+        {"host": "127.0.0.1", "port": simulator.port, "pin": simulator.pin},
+    )
+    assert result["type"] == "create_entry", result
+
+
+def test_set_up_a_site_and_change_the_mode(
+    page: Page, simulator: Simulator, home_assistant: HomeAssistant
+) -> None:
+    """Add a site in its three forms; the guard shows on the charger's page."""
+    shot = ROOT / "docs" / "site.png"  # for the README
+    ensure_mennekes(home_assistant, simulator)
+    with MeterFeeder(home_assistant, simulator):
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_role("link", name="Devices & services").click()
+        page.get_by_role("button", name="Add integration").click()
+        page.get_by_placeholder("Search for a brand name").fill("EVSE Bridge")
+        page.get_by_role("button", name="EVSE Bridge", exact=True).click()
+        page.get_by_text("Site (main fuse, smart charging)").click()
+
+        # 1. The fuse.
+        expect(page.get_by_text("Site: main fuse")).to_be_visible()
+        page.get_by_role("textbox", name="Name").fill(SITE_DEVICE)
+        page.get_by_role("spinbutton", name="Main fuse").fill("20")
+        page.get_by_role("button", name="Submit").click()
+        # 2. The meter.
+        expect(page.get_by_text("The grid meter")).to_be_visible()
+        for phase in (1, 2, 3):
+            pick_entity(page, f"Phase L{phase}", f"Grid L{phase}")
+        page.get_by_role("button", name="Submit").click()
+        # 3. The chargers.
+        expect(page.get_by_text("The chargers")).to_be_visible()
+        connector = page.get_by_role(
+            "button", name="AMTRON 1234567890, connector 1", exact=True
+        )
+        if not connector.count():
+            page.get_by_role("button", name="Connectors").click()
+            page.get_by_text("AMTRON 1234567890, connector 1").click()
+        expect(connector).to_be_visible()
+        safe_current = page.get_by_role("radio", name="Charge at the safe current")
+        safe_current.check()
+        expect(safe_current).to_be_checked()
+        page.get_by_role("button", name="Submit").click()
+        page.get_by_role("button", name=re.compile("Skip and finish|Finish")).click()
+
+        # The connector's device page has the site's entities: the guard
+        # holds the car at what the fuse leaves (20 A - 12 A of house on L3).
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_role("link", name="Devices & services").click()
+        page.get_by_role("link", name="EVSE Bridge").click()
+        page.get_by_text(DEVICE, exact=True).click()
+        page.wait_for_url("**/config/devices/device/**")
+        reason = entity_row(page, "sensor", "Smart charging reason")
+        expect(reason).to_contain_text("Reduced for the main fuse", timeout=90_000)
+        wait_until(
+            lambda: charge_data(simulator)["RemoteCurr"] == 7,
+            "the box's remote current is 7 A",
+        )
+        wait_until(
+            lambda: charge_data(simulator)["ChgState"] == "Charging",
+            "the car charges",
+        )
+        expect(entity_row(page, "sensor", "Status")).to_contain_text("Charging")
+        mode = page.locator("hui-select-entity-row").filter(
+            has=page.get_by_text("Smart charging", exact=True)
+        )
+        expect(mode).to_contain_text("Fast")
+        page.screenshot(path=shot, full_page=True)
+        print(f"screenshot of the site on the device page: {shot}")  # noqa: T201
+
+        # The owner switches to solar; the reason follows.
+        mode.click()
+        page.get_by_text("Solar only", exact=True).click()
+        expect(mode).to_contain_text("Solar only")
+        expect(reason).to_contain_text("Following the solar surplus")

@@ -86,7 +86,11 @@ def broker(
         if broker_keeps_sessions
         else "persistence false\n"
     )
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}")
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}"
+        # Readings of several topics a second: no delay for the second one.
+        "set_tcp_nodelay true\n"
+    )
     server = Broker(port, config)
     server.start()
     yield server

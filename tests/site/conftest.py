@@ -7,6 +7,7 @@ from typing import Any, override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -121,9 +122,16 @@ class FakeCoordinator(ChargerCoordinator):
 
     metered = True
     """False: the connector reports what it offers, not what the car draws."""
+    poll_s: float | None = None
+    """Set: a polled charger, whose car current is read only this often."""
+    read_at = 0.0
 
     def draw(self, *amps: float) -> None:
-        """Let the car draw ``amps`` per phase."""
+        """Let the car draw ``amps`` per phase (seen at the next poll, if polled)."""
+        now = dt_util.utcnow().timestamp()
+        if self.poll_s is not None and now - self.read_at < self.poll_s:
+            return
+        self.read_at = now
         part = self.data.parts["connector1"]
         if not self.metered:
             self.change(charging=amps[0] > 0, offered_current_a=amps[0])
@@ -148,7 +156,9 @@ class FakeCoordinator(ChargerCoordinator):
 
     @override
     def seconds_since_seen(self, part_id: str) -> float | None:
-        return 0.0
+        if self.poll_s is None:
+            return 0.0
+        return dt_util.utcnow().timestamp() - self.read_at
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -109,3 +110,36 @@ async def test_fall_back_on_stop(
     control.unregister()
     await commander.async_fall_back(0)
     assert control.commands == [("limit", 6)]
+
+
+async def test_a_set_point_the_connector_left_goes_out_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    commander: Commander,
+) -> None:
+    """A paused connector that shows 10 A or charging again gets its pause again."""
+    control.range = CurrentRange(min_a=6, max_a=16, zero_pauses=True)
+    commander.submit(0)
+    await hass.async_block_till_done()
+    control.coordinator.change(current_limit_a=10.0)
+    commander.submit(0)  # too soon after the command
+    freezer.tick(16)
+    commander.submit(0)
+    await hass.async_block_till_done()
+    assert control.commands == [("limit", 0), ("limit", 0)]
+    # A running connector someone paused is resumed.
+    control.range = CurrentRange(min_a=6, max_a=16)
+    commander.submit(8)
+    await hass.async_block_till_done()
+    control.coordinator.change(charging_enabled=False)
+    freezer.tick(16)
+    commander.submit(8)
+    await hass.async_block_till_done()
+    assert control.commands[2:] == [("limit", 8), ("limit", 8), ("enabled", 1)]
+    # Nothing is sent to a charger that is gone.
+    control.unregister()
+    freezer.tick(16)
+    commander.submit(8)
+    await hass.async_block_till_done()
+    assert len(control.commands) == 5

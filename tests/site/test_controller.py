@@ -195,3 +195,144 @@ async def test_state_is_stored_and_removed_with_the_site(
     assert await hass.config_entries.async_remove(site_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_a_polled_charger_is_not_cut_right_after_a_resume(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """The meter sees the resumed car before the charger's next poll does.
+
+    Until the charger reports the car's current again, the site counts the
+    current it commanded, not the stale 0 A, so it does not pause the car
+    for its own load.
+    """
+    control.coordinator.poll_s = 10
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    # The oven pauses the car; once it is off the car is resumed.
+    await run(hass, freezer, control, 3, house=(2.0, 2.0, 16.0))
+    assert car_amps(control) == 0
+    control.commands.clear()
+    await run(hass, freezer, control, 150)
+    assert control.commands[:2] == [("limit", 16), ("enabled", 1)]
+    assert ("enabled", 0) not in control.commands
+    assert car_amps(control) == 16
+    assert state(hass, REASON).state == "charging"
+
+
+async def test_a_set_point_the_charger_left_is_sent_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Someone sets the charger's limit in its app: the site puts its own back.
+
+    Once, not on every meter sample, and the log says so once.
+    """
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    assert car_amps(control) == 16
+    control.commands.clear()
+    with caplog.at_level(logging.WARNING):
+        control.coordinator.change(current_limit_a=10.0)
+        await run(hass, freezer, control, 20)
+        assert control.commands == [("limit", 16)]
+        assert car_amps(control) == 16
+        # A box that started on its own during a fuse pause is paused again.
+        await run(hass, freezer, control, 3, house=(2.0, 2.0, 16.0))
+        assert car_amps(control) == 0
+        control.commands.clear()
+        control.coordinator.change(charging_enabled=True, current_limit_a=16.0)
+        await run(hass, freezer, control, 40, house=(2.0, 2.0, 16.0))
+    assert control.commands == [("enabled", 0)]
+    assert caplog.text.count("not the site's") == 2
+
+
+async def test_a_charger_that_ignores_the_set_point_is_not_flooded(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A charger that keeps reporting another limit is asked every 15 s at most."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    control.commands.clear()
+
+    async def ignore(connector: int, amps: int) -> None:
+        control.commands.append(("limit", amps))
+        control.coordinator.change(current_limit_a=10.0)
+
+    control.set_current_limit = ignore  # type: ignore[method-assign]
+    control.coordinator.change(current_limit_a=10.0)
+    with caplog.at_level(logging.WARNING):
+        await run(hass, freezer, control, 60)
+    assert 3 <= len(control.commands) <= 5
+    assert caplog.text.count("not the site's") == 1
+
+
+async def test_mode_off_sends_the_charger_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """Off is hands off: someone else (evcc) drives the charger, the site keeps out.
+
+    Not when its limit changes, not while the meter is silent, not at a stop.
+    """
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_connector_1_smart_charging", "option": "off"},
+        blocking=True,
+    )
+    control.commands.clear()
+    control.coordinator.change(current_limit_a=10.0)
+    await run(hass, freezer, control, 30)
+    control.coordinator.change(charging_enabled=False)
+    await run(hass, freezer, control, 30)
+    await silence(hass, freezer, 15)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert control.commands == []
+    reason = state(hass, REASON)
+    assert reason.state == "off"
+    assert reason.attributes["detail"] == "Off: not controlled"
+    assert reason.attributes["current_a"] is None
+
+
+async def test_mode_off_yields_to_the_fuse(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    control: FakeControl,
+    site_entry: MockConfigEntry,
+) -> None:
+    """When only a charger in mode off can relieve the fuse, the site pauses it."""
+    await setup_site(hass, site_entry)
+    await run(hass, freezer, control, 120)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_connector_1_smart_charging", "option": "off"},
+        blocking=True,
+    )
+    control.commands.clear()
+    await run(hass, freezer, control, 1, house=(2.0, 2.0, 16.0))
+    assert control.commands == [("enabled", 0)]
+    assert state(hass, REASON).state == "fuse_paused"
+    assert state(hass, GUARD).state == "on"
+    await run(hass, freezer, control, 10, house=(2.0, 2.0, 16.0))
+    # Then it is left alone again: not resumed when the oven is off.
+    await run(hass, freezer, control, 200)
+    assert control.commands == [("enabled", 0)]
+    assert state(hass, REASON).state == "off"

@@ -82,7 +82,9 @@ class Rig:
             )
             for item in decision.chargers:
                 charger = next(c for c in self.engine.chargers if c.id == item.id)
-                self.offered[item.id] = (item.current_a, item.phases or charger.phases)
+                if item.current_a is not None:  # None: mode off, the car goes on
+                    phases = item.phases or charger.phases
+                    self.offered[item.id] = (item.current_a, phases)
             self.last = decision
             if meter is not None:
                 self._meter = meter
@@ -93,11 +95,13 @@ class Rig:
         return getattr(self, "_meter", None)
 
     def current(self, charger_id: str = "ev") -> int:
-        """Return the set-point last answered for ``charger_id``."""
+        """Return the set-point last answered for ``charger_id`` (one it has)."""
         assert self.last is not None
-        return next(
+        found = next(
             item.current_a for item in self.last.chargers if item.id == charger_id
         )
+        assert found is not None
+        return found
 
 
 def rig(

@@ -78,11 +78,86 @@ def test_window_mode_charges_in_the_window() -> None:
 
 
 def test_off_and_unplugged() -> None:
-    """Off and unplugged chargers get 0 with the reason."""
+    """Off: no set-point at all, plugged or not; unplugged: 0 with the reason."""
     test_rig = rig(settings=Settings(mode=Mode.OFF))
-    assert test_rig.step(60).chargers[0].reason.code is ReasonCode.OFF
+    item = test_rig.step(60).chargers[0]
+    assert (item.current_a, item.reason.code) == (None, ReasonCode.OFF)
     test_rig.plugged = False
-    assert test_rig.step(1).chargers[0].reason.code is ReasonCode.UNPLUGGED
+    item = test_rig.step(1).chargers[0]
+    assert (item.current_a, item.reason.code) == (None, ReasonCode.OFF)
+    test_rig.settings = Settings(mode=Mode.FAST)
+    item = test_rig.step(1).chargers[0]
+    assert (item.current_a, item.reason.code) == (0, ReasonCode.UNPLUGGED)
+
+
+def _both(
+    engine: Engine, now: float, house: float, drawn: dict[str, float]
+) -> dict[str, tuple[int | None, ReasonCode]]:
+    """One call: "off" in mode off drawing what evcc gave it, "ev" in fast mode."""
+    grid = house + sum(drawn.values())
+    decision = engine.step(
+        SiteInput(
+            now=now,
+            meter=MeterSample(at=now, grid_a=(grid, grid, grid)),
+            chargers=tuple(
+                ChargerInput(
+                    id=charger_id,
+                    plugged=True,
+                    ev_current_a=(amps, amps, amps),
+                    settings=Settings(
+                        mode=Mode.OFF if charger_id == "off" else Mode.FAST
+                    ),
+                )
+                for charger_id, amps in drawn.items()
+            ),
+        )
+    )
+    return {item.id: (item.current_a, item.reason.code) for item in decision.chargers}
+
+
+def test_a_charger_in_mode_off_is_load_the_others_work_around() -> None:
+    """What a charger in mode off draws is not the site's: the others get the rest.
+
+    Only when cutting the others to 0 does not relieve the fuse does the site
+    reduce it (the fuse wins); it never raises or resumes it.
+    """
+    engine = Engine(
+        SiteConfig(fuse_a=25.0),
+        (ChargerConfig(id="off", priority=2), ChargerConfig(id="ev")),
+    )
+    drawn = {"off": 16.0, "ev": 0.0}
+    now = T0
+    for _ in range(200):
+        now += 1
+        answers = _both(engine, now, 2.0, drawn)
+        drawn["ev"] = float(answers["ev"][0] or 0)
+    # 25 A - 0.5 A margin - 2 A house - 16 A for the car in mode off = 6.5 A.
+    assert answers == {
+        "off": (None, ReasonCode.OFF),
+        "ev": (6, ReasonCode.SHARED),
+    }
+    # An oven: the driven car pauses first, and that is enough.
+    answers = _both(engine, now + 1, 8.0, drawn)
+    assert answers["off"] == (None, ReasonCode.OFF)
+    assert answers["ev"][0] == 0
+    drawn["ev"] = 0.0
+    # A bigger one: only the car in mode off can relieve the fuse.
+    answers = _both(engine, now + 2, 14.0, drawn)
+    assert answers["off"] == (10, ReasonCode.FUSE_LIMITED)
+    drawn["off"] = 10.0
+    answers = _both(engine, now + 3, 14.0, drawn)
+    assert answers["off"] == (None, ReasonCode.OFF)
+    assert _both(engine, now + 4, 21.0, drawn)["off"] == (0, ReasonCode.FUSE_PAUSED)
+
+
+def test_leaving_mode_off_takes_over_where_the_car_is() -> None:
+    """A car someone else charged at 10 A goes on at 10 A, not paused for a hold."""
+    test_rig = rig(settings=Settings(mode=Mode.OFF))
+    test_rig.offered["ev"] = (10, 3)
+    test_rig.step(100)
+    test_rig.settings = Settings(mode=Mode.FAST)
+    assert test_rig.step(1).chargers[0].current_a == 10
+    assert test_rig.step(100).chargers[0].current_a == 16
 
 
 def test_solar_mode_follows_the_export() -> None:
@@ -211,6 +286,7 @@ def test_cheapest_takes_solar_when_it_beats_the_plan() -> None:
     test_rig.prices = prices([2.0, 2.0, 2.0, 0.9])
     item = test_rig.step(200).chargers[0]
     assert item.reason.code is ReasonCode.SOLAR
+    assert item.current_a is not None
     assert item.current_a >= 6
 
 
@@ -260,6 +336,7 @@ def test_a_solar_run_holds_its_minimum_while_that_is_cheap(
     )
     item = test_rig.step(200).chargers[0]
     assert item.reason.code is ReasonCode.SOLAR
+    assert item.current_a is not None
     assert item.current_a >= 6
     test_rig.house_a = house_a
     test_rig.step(900)

@@ -115,6 +115,7 @@ def test_commands_fit_under_the_fuse(  # noqa: C901
         )
         commanded = [0.0, 0.0, 0.0]
         for item, charger in zip(decision.chargers, chargers, strict=True):
+            assert item.current_a is not None  # no charger is in mode off here
             phases = item.phases or charger.phases
             for phase in (0, 1, 2) if phases == 3 else (charger.grid_phase,):
                 commanded[phase] += item.current_a

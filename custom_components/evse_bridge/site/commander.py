@@ -5,11 +5,15 @@ import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
+from ..api.control import Capabilities
 from ..api.errors import ChargerError, CommandNotSupportedError
 from ..const import LOGGER
 from ..hub import ChargerHandle, ConnectorRef, async_get_hub
-from .const import COMMAND_RETRY
+from ..smart.model import Phases
+from .const import COMMAND_RETRY, RESEND_AFTER
+from .expect import Expectation
 
 
 class Commander:
@@ -20,7 +24,8 @@ class Commander:
     newest set-point is sent if it differs from what the charger has. 0 pauses:
     by a 0 A limit where the charger takes one, else by pausing charging; a
     later current resumes it. A failure is logged once and tried again after
-    COMMAND_RETRY.
+    COMMAND_RETRY. Until the connector's readings show what the car does with
+    a command, ``ev_current`` counts the command (site/expect.py).
     """
 
     def __init__(
@@ -34,17 +39,44 @@ class Commander:
         self.sent: int | None = None
         """The last set-point the charger accepted (None: not known)."""
         self.failed = False
+        self.expectation: Expectation | None = None
         self._retry_at = 0.0
+        self._sent_at = 0.0
+        self._drifting = False
         self._task: asyncio.Task[None] | None = None
+
+    def ev_current(
+        self, measured: Phases, phases: int, reading_at: float | None, now: float
+    ) -> Phases:
+        """Return what the car draws: the reading, or the command it has not shown."""
+        expectation = self.expectation
+        if expectation is None:
+            return measured
+        if expectation.caught_up(measured, reading_at, now):
+            self.expectation = None
+            return measured
+        return expectation.current(measured, phases, now)
 
     @callback
     def submit(self, amps: int) -> None:
-        """Ask for ``amps`` (0 = paused); returns at once."""
+        """Ask for ``amps`` (0 = paused); returns at once.
+
+        An unchanged set-point goes out again if the connector has left it on
+        its own (the box started, or someone changed its limit), at most once
+        every RESEND_AFTER.
+        """
         self.wanted = amps
         if self._task is not None and not self._task.done():
             return  # the running sequence sends the newest set-point next
-        if amps == self.sent or time.monotonic() < self._retry_at:
+        now = time.monotonic()
+        if now < self._retry_at:
             return
+        if amps == self.sent:
+            if now < self._sent_at + RESEND_AFTER.total_seconds() or not self._left(
+                amps
+            ):
+                return
+            self.sent = None
         self._task = self._entry.async_create_background_task(
             self._hass,
             self._run(),
@@ -78,9 +110,16 @@ class Commander:
             handle = async_get_hub(self._hass).get(self.ref.charger_id)
             if handle is None:
                 return  # not loaded: the next set-point after it loads goes out
+            given = _given(handle.capabilities(self.ref.connector), amps)
+            self.expectation = Expectation(
+                amps=given,
+                raised=given > (self.sent or 0),
+                at=dt_util.utcnow().timestamp(),
+            )
             try:
                 await self._send(handle, amps)
             except (ChargerError, ValueError) as err:
+                self.expectation = None
                 if not self.failed:
                     LOGGER.warning(
                         "Could not set %s connector %s to %s A: %s",
@@ -101,6 +140,46 @@ class Commander:
                 )
                 self.failed = False
             self.sent = amps
+            self._sent_at = time.monotonic()
+
+    def _left(self, amps: int) -> bool:
+        """Return whether the connector reports other than set-point ``amps``.
+
+        Logged once, until the connector shows the set-point again.
+        """
+        handle = async_get_hub(self._hass).get(self.ref.charger_id)
+        part = None if handle is None else handle.connector(self.ref.connector)
+        if handle is None or part is None or not handle.is_available(part):
+            return False
+        connector = part.connector
+        assert connector is not None  # noqa: S101 - connector() returns connectors
+        capabilities = handle.capabilities(self.ref.connector)
+        given = _given(capabilities, amps)
+        limit = connector.current_limit_a
+        zero_pauses = (
+            capabilities.current_limit and capabilities.current_limit.zero_pauses
+        )
+        if given == 0 and zero_pauses:
+            found = f"{limit:g} A" if limit else None
+        elif given == 0:
+            found = "charging" if connector.charging_enabled else None
+        elif capabilities.pause_resume and connector.charging_enabled is False:
+            found = "paused"
+        else:
+            found = f"{limit:g} A" if limit is not None and limit != given else None
+        if found is None:
+            self._drifting = False
+            return False
+        if not self._drifting:
+            self._drifting = True
+            LOGGER.warning(
+                "%s connector %s is at %s, not the site's %s A; setting it again",
+                handle.name,
+                self.ref.connector,
+                found,
+                given,
+            )
+        return True
 
     async def _send(self, handle: ChargerHandle, amps: int) -> None:
         number = self.ref.connector
@@ -126,3 +205,13 @@ class Commander:
             )
             if amps > 0 and paused and capabilities.pause_resume:
                 await handle.async_set_charging_enabled(number, True)  # noqa: FBT003
+
+
+def _given(capabilities: Capabilities, amps: int) -> int:
+    """Return the current a connector gets for set-point ``amps`` (0 = paused)."""
+    limit = capabilities.current_limit
+    if amps == 0 and (capabilities.pause_resume or (limit and limit.zero_pauses)):
+        return 0
+    if limit is None:
+        return amps
+    return min(max(amps, limit.min_a), limit.max_a)

@@ -56,6 +56,19 @@ PRICE_MINUTES: Final = (0, 15, 30, 45)
 # A charger that refused a command is asked again this much later, not on
 # every meter sample.
 COMMAND_RETRY: Final = timedelta(seconds=30)
+# A car follows a lower current within 5 s (IEC 61851-1); starting, or
+# raising its current, can take a car longer. Until a reading of the charger
+# made this long after a command has arrived, the command counts, not the
+# reading (site/expect.py); a charger that reports nothing newer is believed
+# again after EXPECT_MAX (twice a Mennekes' 30 s poll).
+CAR_FOLLOWS: Final = timedelta(seconds=5)
+CAR_STARTS: Final = timedelta(seconds=15)
+EXPECT_MAX: Final = timedelta(seconds=60)
+# A connector that left an unchanged set-point on its own (the box started,
+# someone changed its limit in its app) gets it again, but at most this often:
+# long enough for any charger to show a command it took, short enough that a
+# car the box started during a fuse pause stops again within seconds.
+RESEND_AFTER: Final = timedelta(seconds=15)
 # The engine's state is written this long after a change (and at shutdown):
 # a plan or a pause survives a restart without a write per meter sample.
 SAVE_DELAY: Final = timedelta(seconds=30)

@@ -167,12 +167,19 @@ class SiteController:
         self._step()
 
     async def _async_on_ha_stop(self, event: Event) -> None:
-        """Leave every charger at the fallback: nothing guards it from now on."""
+        """Leave every driven charger at the fallback: nothing guards it from now on.
+
+        A charger in mode off is not the site's to touch.
+        """
         site = self.setup
         amps = 0 if site.fallback is Fallback.PAUSE else int(site.fallback_current_a)
         async with asyncio.timeout(STOP_TIMEOUT.total_seconds()):
             await asyncio.gather(
-                *(item.async_fall_back(amps) for item in self.commanders.values())
+                *(
+                    item.async_fall_back(amps)
+                    for key, item in self.commanders.items()
+                    if self.settings[key].mode is not Mode.OFF
+                )
             )
 
     async def _async_stop(self) -> None:
@@ -284,7 +291,8 @@ class SiteController:
             )
         )
         for item in decision.chargers:
-            self.commanders[item.id].submit(item.current_a)
+            if item.current_a is not None:  # None: mode off, hands off
+                self.commanders[item.id].submit(item.current_a)
             before = self.decisions.get(item.id)
             if item.changed or before is None or before.plan != item.plan:
                 self._store.async_delay_save(
@@ -320,11 +328,17 @@ class SiteController:
             offered = connector.offered_current_a or 0.0
             measured = (offered, *(offered if connector.phases > 1 else 0.0,) * 2)
         first, second, third = (value or 0.0 for value in measured)
+        age = handle.coordinator.seconds_since_seen(part.id)
         return ChargerInput(
             id=key,
             plugged=bool(connector.vehicle_connected),
             session_kwh=(connector.session_energy_wh or 0.0) / 1000,
-            ev_current_a=(first, second, third),
+            ev_current_a=self.commanders[key].ev_current(
+                (first, second, third),
+                connector.phases,
+                None if age is None else now.timestamp() - age,
+                now.timestamp(),
+            ),
             settings=settings,
         )
 

@@ -6,7 +6,7 @@ from ..smart import ChargerDecision, ReasonCode
 
 _PLAIN = {
     ReasonCode.UNPLUGGED: "No car plugged in",
-    ReasonCode.OFF: "Smart charging off",
+    ReasonCode.OFF: "Off: not controlled",
     ReasonCode.TARGET_REACHED: "Target reached",
     ReasonCode.CHARGING: "Charging at {current} A",
     ReasonCode.FUSE_LIMITED: "Reduced for the main fuse",

@@ -84,6 +84,8 @@ BRIDGE_TOLERANCE: Final = 0.2
 # The target is to be met this long before the deadline: time for the car to
 # resume and ramp up, and for a cloud to show on the meter.
 FINISH_MARGIN_S: Final = 120.0
+# A measured car current above this is a car drawing (not sensor noise).
+CAR_DRAWS_A: Final = 0.5
 # Session energy within this of the target counts as reached.
 TARGET_SLACK_KWH: Final = 0.001
 
@@ -108,6 +110,8 @@ class ChargerState:
     dearest_planned_price: float | None = None
     solar_run: bool = False
     """Whether the current run was started by the solar surplus."""
+    hands_off: bool = False
+    """Whether the charger was last not driven (mode off)."""
     deviated_since: float | None = None
     solar: solar.SolarState = field(default_factory=solar.SolarState)
     hold: HoldPolicy = field(default_factory=HoldPolicy)
@@ -123,6 +127,8 @@ class _Want:
     solar_driven: bool = False
     settled: bool = True
     plan: Plan | None = None
+    hands_off: bool = False
+    """Mode off: the charger is not driven, only reduced if the fuse needs it."""
 
 
 def _sanitize(values: Phases) -> Phases:
@@ -199,8 +205,11 @@ class Engine:
             for charger in sorted(self.chargers, key=lambda item: -item.priority)
         }
         if trusted and self._house is not None:
-            grants = share(
-                headroom(self.site, self._house),
+            room, grants = self._not_driven(
+                wants, headroom(self.site, self._house), now
+            )
+            grants |= share(
+                room,
                 [
                     Claim(
                         config=charger,
@@ -209,6 +218,7 @@ class Engine:
                         running=self._states[charger.id].set_a > 0,
                     )
                     for charger in self.chargers
+                    if not wants[charger.id].hands_off
                 ],
             )
         else:
@@ -232,6 +242,35 @@ class Engine:
                 for decision in decisions
             ),
         )
+
+    def _not_driven(
+        self, wants: dict[str, _Want], room: Phases, now: float
+    ) -> tuple[Phases, dict[str, Grant]]:
+        """Take what the chargers in mode off draw out of the fuse's room, first.
+
+        The site cannot move them, so the others share what they leave. Only
+        one that draws more than the fuse would leave it, were every driven
+        charger at 0, gets a grant: what is left. The others get none.
+        """
+        free = list(room)
+        grants = {}
+        for charger in sorted(self.chargers, key=lambda item: -item.priority):
+            if not wants[charger.id].hands_off:
+                continue
+            drawn = self._states[charger.id].history.at(now)
+            # Only the phases the car draws on: a one-phase car on L1 does
+            # not relieve L3.
+            loaded = [phase for phase in range(3) if drawn[phase] > CAR_DRAWS_A]
+            if any(drawn[phase] > free[phase] + 1e-9 for phase in loaded):
+                binding = min(loaded, key=lambda phase: free[phase])
+                grants[charger.id] = Grant(
+                    current_a=max(free[binding], 0.0),
+                    allowance_a=max(free[binding], 0.0),
+                    phases=charger.phases,
+                    binding_phase=binding,
+                )
+            free = [free[phase] - drawn[phase] for phase in range(3)]
+        return (free[0], free[1], free[2]), grants
 
     def _usable_prices(self, prices: tuple[PriceSlot, ...]) -> tuple[PriceSlot, ...]:
         """Drop price slots with non-finite numbers; checked once per new list."""
@@ -315,10 +354,12 @@ class Engine:
     ) -> _Want:
         state = self._states[charger.id]
         phases = state.phases or charger.phases
+        hands_off = item is not None and item.settings.mode is Mode.OFF
         if item is None or not item.plugged:
             if state.plugged:
                 self._end_session(state)
-            return _Want(0.0, phases, Reason(code=ReasonCode.UNPLUGGED))
+            code = ReasonCode.OFF if hands_off else ReasonCode.UNPLUGGED
+            return _Want(0.0, phases, Reason(code=code), hands_off=hands_off)
         if not state.plugged:
             state.plugged = True
             state.solar_starts = 0
@@ -330,8 +371,8 @@ class Engine:
             self._warn_once("session", "Unusable session energy for %s: 0", charger.id)
             item = replace(item, session_kwh=0.0)
         settings = item.settings
-        if settings.mode is Mode.OFF:
-            return _Want(0.0, phases, Reason(code=ReasonCode.OFF))
+        if hands_off:
+            return _Want(0.0, phases, Reason(code=ReasonCode.OFF), hands_off=True)
         target = settings.target_kwh
         if target is not None and item.session_kwh >= target - TARGET_SLACK_KWH:
             return _Want(0.0, phases, Reason(code=ReasonCode.TARGET_REACHED))
@@ -669,6 +710,10 @@ class Engine:
         trusted: bool,
     ) -> ChargerDecision:
         state = self._states[charger.id]
+        if want.hands_off:
+            return self._hands_off(charger, state, grant)
+        if state.hands_off:
+            self._take_over(charger, state, now)
         before = (state.set_a, state.phases)
         if not trusted or grant is None:
             state.window.reset()
@@ -727,6 +772,48 @@ class Engine:
             state.solar_run = want.solar_driven
         return self._answer(charger, state, before, reason, want.plan)
 
+    def _hands_off(
+        self, charger: ChargerConfig, state: ChargerState, grant: Grant | None
+    ) -> ChargerDecision:
+        """Leave a charger in mode off alone, unless the fuse needs it lower.
+
+        The fuse wins: when even every driven charger at 0 leaves less than
+        it draws, it gets what is left (paused below its minimum). The site
+        never raises or resumes it.
+        """
+        state.hands_off = True
+        state.set_a, state.running_since, state.paused_at = 0, None, None
+        state.window.reset()
+        if grant is None:
+            return ChargerDecision(
+                id=charger.id,
+                current_a=None,
+                phases=None,
+                reason=Reason(code=ReasonCode.OFF),
+                changed=False,
+            )
+        allowed = math.floor(max(grant.allowance_a, 0.0) + 1e-9)
+        if allowed < charger.min_current_a:
+            allowed = 0
+        return ChargerDecision(
+            id=charger.id,
+            current_a=allowed,
+            phases=None,
+            reason=self._fuse_reason(charger, grant, allowed, alone=True),
+            changed=True,
+        )
+
+    def _take_over(
+        self, charger: ChargerConfig, state: ChargerState, now: float
+    ) -> None:
+        """Start driving a charger that was in mode off where it is now."""
+        state.hands_off = False
+        drawn = math.floor(max(state.history.at(now)) + 1e-9)
+        if drawn >= charger.min_current_a:
+            state.set_a = min(drawn, math.floor(charger.max_current_a))
+            state.phases, state.phases_at = charger.phases, now
+            state.running_since = state.last_increase_at = now
+
     def _claim_phases(self, charger: ChargerConfig, want: _Want, now: float) -> int:
         """Phases to ask the fuse for: back to 3 only after PHASE_SWITCH_MIN_S."""
         state = self._states[charger.id]
@@ -740,15 +827,15 @@ class Engine:
         return want.phases
 
     def _fuse_reason(
-        self, charger: ChargerConfig, grant: Grant, allowed: int
+        self, charger: ChargerConfig, grant: Grant, allowed: int, *, alone: bool = False
     ) -> Reason:
         """Say which phase limits the charger, and whether other chargers take it."""
         sample = self._meter.last
         phase = grant.binding_phase
         measured = sample.grid_a[phase] if sample else None
         house = self._house or (0.0, 0.0, 0.0)
-        alone = self.site.fuse_a - self.site.margin_a - house[phase]
-        if alone >= max(grant.current_a + 1.0, charger.min_current_a):
+        room = self.site.fuse_a - self.site.margin_a - house[phase]
+        if not alone and room >= max(grant.current_a + 1.0, charger.min_current_a):
             return Reason(
                 code=ReasonCode.SHARED,
                 phase=phase + 1,

@@ -17,6 +17,9 @@ class Mode(StrEnum):
     """What the owner wants a charger to do."""
 
     OFF = "off"
+    """Not driven: the site sends the charger nothing (someone else drives it,
+    evcc or the owner); what it draws counts as load, and only a fuse that it
+    alone can relieve makes the site reduce it."""
     FAST = "fast"
     """As much as the fuse allows, now."""
     SOLAR = "solar"
@@ -41,6 +44,7 @@ class ReasonCode(StrEnum):
 
     UNPLUGGED = "unplugged"
     OFF = "off"
+    """Not controlled (mode off): no set-point."""
     TARGET_REACHED = "target_reached"
     CHARGING = "charging"
     """As much as the mode wants."""
@@ -249,8 +253,8 @@ class ChargerDecision:
     """The engine's answer for one charger."""
 
     id: str
-    current_a: int
-    """Set-point; 0 = paused."""
+    current_a: int | None
+    """Set-point; 0 = paused; None = not controlled (mode off): send nothing."""
     phases: int | None
     """Phase count to use, for chargers that can switch; None otherwise."""
     reason: Reason
