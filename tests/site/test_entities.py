@@ -187,12 +187,8 @@ async def test_the_chargers_limits_are_used(
     """A charger loaded after the site still gets its own limits (here 10 A)."""
     control.unregister()
     await load(hass, site_entry)
-    # Not loaded: the entities wait on the site's own device.
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "site_home"), site_entry.entry_id
-    )
-    assert device is not None
-    assert device.name == "Home"
+    # Not loaded: its entities wait for it rather than sit on another device.
+    assert hass.states.get(MODE) is None
     control.range = CurrentRange(min_a=6, max_a=10)
     async_get_hub(hass).async_register(
         ChargerHandle(
@@ -202,5 +198,37 @@ async def test_the_chargers_limits_are_used(
             control=control,
         )
     )
+    await hass.async_block_till_done()
+    mode = er.async_get(hass).async_get(MODE)
+    assert mode is not None
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{SERIAL}_connector1"), control.coordinator.config_entry.entry_id
+    )
+    assert device is not None
+    assert mode.device_id == device.id
     await run(hass, freezer, control, 120)
     assert car_amps(control) == 10
+
+
+async def test_entities_come_when_the_connector_device_does(
+    hass: HomeAssistant, control: FakeControl, site_entry: MockConfigEntry
+) -> None:
+    """A charger whose connector device is made after the site loaded gets them."""
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier(
+        (DOMAIN, f"{SERIAL}_connector1"), control.coordinator.config_entry.entry_id
+    )
+    assert device is not None
+    registry.async_remove_device(device.id)
+    await load(hass, site_entry)
+    assert hass.states.get(MODE) is None
+    device = registry.async_get_or_create(
+        config_entry_id=control.coordinator.config_entry.entry_id,
+        identifiers={(DOMAIN, f"{SERIAL}_connector1")},
+        name="Garage connector 1",
+    )
+    await hass.async_block_till_done()
+    mode = er.async_get(hass).async_get(MODE)
+    assert mode is not None
+    assert mode.device_id == device.id
+    assert state(hass, MODE).state == "fast"

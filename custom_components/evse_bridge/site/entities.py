@@ -2,7 +2,8 @@
 
 They sit on the connector's own device (the charger entry's), the way core
 helpers attach to a device they do not own; a connector whose charger is not
-loaded yet gets them on the site's device instead. The owner's choices (mode,
+loaded yet gets them once its device is there, so that they never move between
+devices with the order entries load in. The owner's choices (mode,
 target, ready-by time) are restored after a restart and handed to the
 controller; the rest shows the engine's latest answer.
 """
@@ -29,13 +30,14 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     EntityCategory,
     Platform,
     UnitOfElectricCurrent,
     UnitOfEnergy,
 )
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -43,7 +45,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
-from ..hub import async_get_hub
+from ..hub import ChargerHandle, async_get_hub
 from ..smart import ChargerDecision, Mode, ReasonCode
 from .config import parse_connector
 from .controller import SiteController
@@ -70,6 +72,61 @@ def site_device(controller: SiteController) -> DeviceInfo:
     )
 
 
+@callback
+def connector_device(hass: HomeAssistant, key: str) -> dr.DeviceEntry | None:
+    """Return the device of connector ``key``, once its charger has made it."""
+    ref = parse_connector(key)
+    handle = async_get_hub(hass).get(ref.charger_id)
+    part = None if handle is None else handle.connector(ref.connector)
+    if handle is None or part is None:
+        return None
+    return dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{ref.charger_id}_{part.id}"), handle.entry.entry_id
+    )
+
+
+@callback
+def async_when_devices_exist(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    keys: list[str],
+    add: Callable[[list[str]], None],
+) -> None:
+    """Call ``add`` with the connectors whose device exists, now and as they come.
+
+    A charger may load after the site, and report its connectors later still.
+    """
+    hub = async_get_hub(hass)
+    pending = list(keys)
+    followed: dict[ChargerHandle, CALLBACK_TYPE] = {}
+
+    @callback
+    def check(*_: object) -> None:
+        if ready := [key for key in pending if connector_device(hass, key)]:
+            pending[:] = [key for key in pending if key not in ready]
+            add(ready)
+        for key in pending:
+            handle = hub.get(parse_connector(key).charger_id)
+            if handle is not None and handle not in followed:
+                followed[handle] = handle.async_add_listener(check)
+        if not pending:
+            stop()
+
+    @callback
+    def stop() -> None:
+        for remove in (*followed.values(), *listeners):
+            remove()
+        followed.clear()
+        listeners.clear()
+
+    listeners = [
+        hub.async_add_listener(check),
+        hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, check),
+    ]
+    entry.async_on_unload(stop)
+    check()
+
+
 class SiteEntity(Entity):
     """An entity of one managed connector."""
 
@@ -85,20 +142,9 @@ class SiteEntity(Entity):
         self.entity_description = description
         entry = controller.entry
         self._attr_unique_id = f"{entry.unique_id}_{key}_{description.key}"
-        ref = parse_connector(key)
-        handle = async_get_hub(controller.hass).get(ref.charger_id)
-        part = None if handle is None else handle.connector(ref.connector)
-        device = (
-            None
-            if handle is None or part is None
-            else dr.async_get(controller.hass).async_get_device_by_identifier(
-                (DOMAIN, f"{ref.charger_id}_{part.id}"), handle.entry.entry_id
-            )
-        )
-        if device is not None:
-            self.device_entry = device
-        else:
-            self._attr_device_info = site_device(controller)
+        device = connector_device(controller.hass, key)
+        assert device is not None  # noqa: S101 - made only once the device is there
+        self.device_entry = device
         self._last_shown: object = None
 
     @property

@@ -5,8 +5,7 @@ from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import Entity
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from ..backends.base import EntryKind
@@ -14,7 +13,7 @@ from ..coordinator import EntryRuntimeData, EvseBridgeConfigEntry
 from .config import SiteSetup
 from .const import SITE
 from .controller import SiteController
-from .entities import ENTITIES, HEADROOM, HeadroomSensor
+from .entities import ENTITIES, HEADROOM, HeadroomSensor, async_when_devices_exist
 from .flow import SiteFlow, SiteOptionsFlow
 
 
@@ -75,14 +74,18 @@ class SiteKind(EntryKind):
         runtime = entry.runtime_data
         assert isinstance(runtime, SiteRuntimeData)  # noqa: S101 - only sites get here
         controller = runtime.controller
-        entities: list[Entity] = [
-            factory(controller, key, description)
-            for factory, description in ENTITIES[platform]
-            for key in controller.keys
-        ]
         if platform is Platform.SENSOR:
-            entities.append(HeadroomSensor(controller, HEADROOM))
-        async_add_entities(entities)
+            async_add_entities([HeadroomSensor(controller, HEADROOM)])
+
+        @callback
+        def add(keys: list[str]) -> None:
+            async_add_entities(
+                factory(controller, key, description)
+                for factory, description in ENTITIES[platform]
+                for key in keys
+            )
+
+        async_when_devices_exist(controller.hass, entry, list(controller.keys), add)
 
 
 KIND = SiteKind()
