@@ -378,10 +378,17 @@ class OwnBroker(ExportBroker):
     ) -> None:
         """Renew the subscriptions (in paho's thread)."""
         if reason_code.is_failure:
-            self._log_lost(str(reason_code))
             if reason_code.value in _BAD_CREDENTIALS and self._on_auth_failed:
+                _LOGGER.warning(
+                    "The broker %s refused the export's credentials (%s)",
+                    self._settings.host,
+                    reason_code,
+                )
+                self._lost_logged = True  # and not "reconnecting" as well
                 client.disconnect()  # the same login would be refused again
                 self._hass.loop.call_soon_threadsafe(self._auth_failed)
+                return
+            self._log_lost(str(reason_code))
             return
         self._connected = True
         self._full_logged = False
