@@ -150,9 +150,15 @@ class Harness:
         await self.settle(sim)
 
     async def settle(self, sim: OcppSimulator) -> None:
-        """Wait until both sides have finished what they started."""
+        """Wait until both sides have finished what they started.
+
+        One exchange may start another (a boot asks for the configuration, which
+        asks for meter values): wait until a round passes without a new frame.
+        """
         async with asyncio.timeout(WAIT_S):
-            for _ in range(3):
+            frames = -1
+            while frames != len(sim.frames):
+                frames = len(sim.frames)
                 await self.charge_point(sim.charge_point_id).settle()
                 await sim.settle()
 
