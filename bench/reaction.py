@@ -206,9 +206,18 @@ class ReactionBench:
     """The boxes, Home Assistant with the site, and the meter's publisher."""
 
     def __init__(
-        self, stack: ExitStack, mqtt_port: int, log: Callable[[str], None]
+        self,
+        stack: ExitStack,
+        publisher: Publisher,
+        mqtt_port: int,
+        log: Callable[[str], None],
     ) -> None:
-        """Start the boxes and Home Assistant."""
+        """Start the boxes and Home Assistant; publish with ``publisher``.
+
+        The benchmark's own publisher: a second MQTT client with its client id
+        would take turns with it on the broker, each connection closing the
+        other's, and hold messages back for up to a second.
+        """
         self.log = log
         loop = LoopThread()
         stack.callback(loop.close)
@@ -244,8 +253,7 @@ class ReactionBench:
             ],
         )
         self.samples: list[tuple[float, float]] = []
-        self.publisher = Publisher(mqtt_port)
-        stack.callback(self.publisher.close)
+        self.publisher = publisher
         log(f"P6: starting Home Assistant with a site and {BOXES} Mennekes boxes")
         start_all(stack, [site])
 
@@ -323,9 +331,9 @@ class ReactionBench:
 
 
 def run_p6(
-    stack: ExitStack, mqtt_port: int, log: Callable[[str], None]
+    stack: ExitStack, publisher: Publisher, mqtt_port: int, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Start everything, warm up, ramp the oven, return the figures."""
-    bench = ReactionBench(stack, mqtt_port, log)
+    bench = ReactionBench(stack, publisher, mqtt_port, log)
     bench.warm_up()
     return bench.ramp()

@@ -1223,7 +1223,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
             bench.p3_soak(scale, chargers)
     if "p6" in args.only:
         with ExitStack() as p6_stack:
-            bench.results.update(run_p6(p6_stack, bench.mqtt_port, bench.log))
+            bench.results.update(
+                run_p6(p6_stack, bench.publisher, bench.mqtt_port, bench.log)
+            )
     if "p7" in args.only:
         with ExitStack() as p7_stack:
             bench.p7(p7_stack)
