@@ -400,9 +400,7 @@ async def test_shadow_over_tls_with_client_certificate(
 
     async def shadow_arrived() -> bool:
         # A value that changes meanwhile arrives live: retained only.
-        values.update(
-            await collect_retained(tls_broker.port, "chargers/#", client_tls, live=True)
-        )
+        values.update(await collect_retained(tls_broker.port, "chargers/#", client_tls))
         return f"chargers/{SERIAL}/{PART}/power_w" in values
 
     for _ in range(10):
