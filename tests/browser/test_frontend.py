@@ -15,7 +15,7 @@ import urllib.request
 
 from playwright.sync_api import Locator, Page, expect
 
-from devtools.live import ROOT, HomeAssistant
+from devtools.live import HomeAssistant
 
 from .conftest import ARTIFACTS, Simulator
 
@@ -251,7 +251,7 @@ def test_set_up_a_site_and_change_the_mode(
     page: Page, simulator: Simulator, home_assistant: HomeAssistant
 ) -> None:
     """Add a site in its three forms; the guard shows on the charger's page."""
-    shot = ROOT / "docs" / "site.png"  # for the README
+    shot = ARTIFACTS / "site.png"  # docs/site.png, in the README, is a copy
     ensure_mennekes(home_assistant, simulator)
     with MeterFeeder(home_assistant, simulator):
         page.get_by_role("link", name="Settings").click()
@@ -308,6 +308,7 @@ def test_set_up_a_site_and_change_the_mode(
             has=page.get_by_text("Smart charging", exact=True)
         )
         expect(mode).to_contain_text("Fast")
+        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=shot, full_page=True)
         print(f"screenshot of the site on the device page: {shot}")  # noqa: T201
 
