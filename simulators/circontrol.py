@@ -113,6 +113,8 @@ class SimulatedFaults:
     """Report meter values (power, current, voltage, energies) as ``nan``."""
     refuse_commands: bool = False
     """Answer 204 to forced variables but do not apply them."""
+    refuse_remote_start: bool = False
+    """Ignore ``REMOTE_START``, as a box that wants a tag or an OCPP start might."""
     entity_bomb: bool = False
     """Serve an entity-expansion bomb to every GET."""
     missing_information: bool = False
@@ -490,7 +492,7 @@ class CircontrolSimulator:
                 self._update_enabled(plug)
             case "CURRENT_REDUCTION":
                 self._update_current(plug, value)
-            case "REMOTE_START" if value:
+            case "REMOTE_START" if value and not self.faults.refuse_remote_start:
                 self._remote_start(plug)
             case "REMOTE_STOP" if value:
                 self._remote_stop(plug)

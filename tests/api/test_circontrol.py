@@ -798,6 +798,11 @@ async def test_set_charging_enabled(
     mocked.get(
         VALUES, body=values_xml({"Plug - Mode 3.OUT_OF_SERVICE": f"{value:.6f}"})
     )
+    if enabled:  # no vehicle: nothing to start
+        mocked.get(
+            VALUES,
+            body=values_xml({"EVSE.PLUG.CC": "0.000000", "EVSE.PLUG.STATE": "0"}),
+        )
     await client.set_charging_enabled(1, enabled=enabled)
 
     ((_, body),) = force_bodies(mocked)
@@ -807,6 +812,82 @@ async def test_set_charging_enabled(
         "<forceVariables><forceVar><forceName>Plug - Mode 3.OUT_OF_SERVICE</forceName>"
         f"<forceValue>{value}</forceValue></forceVar></forceVariables>"
     ).encode() in body
+
+
+def mock_resume(mocked: aioresponses, *states: dict[str, str]) -> None:
+    """Answer enabling plug 1: OUT_OF_SERVICE reads back 0, then ``states``."""
+    mocked.get(PLUG_INFO, body=fixture("plugInfo.xml"))
+    mocked.put(FORCE, status=204, repeat=True)
+    mocked.get(VALUES, body=values_xml({"Plug - Mode 3.OUT_OF_SERVICE": "0.000000"}))
+    for values in states:
+        mocked.get(VALUES, body=values_xml(values))
+
+
+async def test_resume_starts_the_charge(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """Back in service with a car waiting, the plug is started remotely."""
+    mock_resume(
+        mocked,
+        {"EVSE.PLUG.CC": "-", "EVSE.PLUG.STATE": "-2.000000"},  # still settling
+        {"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "3.000000"},
+        {"EVSE.PLUG.STATE": "8.000000"},
+    )
+    await client.set_charging_enabled(1, enabled=True)
+    (_, in_service), (url, start) = force_bodies(mocked)
+    assert b"<forceValue>0</forceValue>" in in_service
+    assert url.endswith("?id=EVSE")
+    assert (
+        b"<forceName>EVSE.PLUG.REMOTE_START</forceName><forceValue>1</forceValue>"
+        in start
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param({"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "8"}, id="on"),
+        pytest.param({"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "5"}, id="wait"),
+        pytest.param({"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "-1"}, id="err"),
+        pytest.param({"EVSE.PLUG.CC": "0.000000", "EVSE.PLUG.STATE": "0"}, id="free"),
+    ],
+)
+async def test_resume_without_start(
+    mocked: aioresponses, client: CircontrolClient, state: dict[str, str]
+) -> None:
+    """No start is sent when a charge is under way, the plug is faulted or free."""
+    mock_resume(mocked, state)
+    await client.set_charging_enabled(1, enabled=True)
+    assert len(force_bodies(mocked)) == 1
+
+
+async def test_resume_start_refused(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """A remote start the box does not take up fails the resume."""
+    mock_resume(mocked)
+    mocked.get(
+        VALUES,
+        body=values_xml({"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "3.000000"}),
+        repeat=True,
+    )
+    with pytest.raises(ChargerCommandError, match="resume charging on plug 1"):
+        await client.set_charging_enabled(1, enabled=True)
+
+
+async def test_resume_still_disabled(
+    mocked: aioresponses, client: CircontrolClient
+) -> None:
+    """A plug that stays disabled (EVSE.PLUG.ENABLE = 0) fails the resume."""
+    mock_resume(mocked)
+    mocked.get(
+        VALUES,
+        body=values_xml({"EVSE.PLUG.CC": "1.000000", "EVSE.PLUG.STATE": "-2"}),
+        repeat=True,
+    )
+    with pytest.raises(ChargerCommandError, match="still disabled"):
+        await client.set_charging_enabled(1, enabled=True)
+    assert len(force_bodies(mocked)) == 1
 
 
 async def test_refused_command(mocked: aioresponses, client: CircontrolClient) -> None:

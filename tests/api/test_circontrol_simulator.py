@@ -186,12 +186,47 @@ async def test_disable_and_enable(
         await client.start_charging(1)
 
     await client.set_charging_enabled(1, enabled=True)
-    _, connector = await plug1(client)
-    assert connector.status is ConnectorStatus.PREPARING
+    part, connector = await plug1(client)
+    assert connector.status is ConnectorStatus.CHARGING
     assert connector.charging_enabled is True
+    assert part.meter is not None
+    assert part.meter.power_w == 230 * 32
+    assert sim.plug().stopped == simulator_module.STOP_NONE
+
+
+async def test_pause_and_resume_a_paused_charge(
+    sim: CircontrolSimulator, client: CircontrolClient
+) -> None:
+    """Resuming after a remote pause charges again; a freed plug just waits."""
+    sim.plug_in()
     await client.start_charging(1)
+    await raw_force(sim, "EVSE", force_body("EVSE.PLUG.REMOTE_PAUSE", "1"))
+    await client.set_charging_enabled(1, enabled=True)  # already in service
     _, connector = await plug1(client)
     assert connector.charging is True
+
+    await client.set_charging_enabled(1, enabled=False)
+    sim.unplug()
+    await client.set_charging_enabled(1, enabled=True)
+    _, connector = await plug1(client)
+    assert connector.status is ConnectorStatus.AVAILABLE
+    assert connector.charging is False
+
+
+async def test_resume_start_refused(
+    sim: CircontrolSimulator, client: CircontrolClient
+) -> None:
+    """A box that ignores the remote start fails the resume; the plug is in service."""
+    sim.plug_in()
+    await client.start_charging(1)
+    await client.set_charging_enabled(1, enabled=False)
+    sim.faults.refuse_remote_start = True
+    with pytest.raises(ChargerCommandError, match="resume charging on plug 1"):
+        await client.set_charging_enabled(1, enabled=True)
+    _, connector = await plug1(client)
+    assert connector.charging_enabled is True
+    assert connector.charging is False
+    assert connector.status is ConnectorStatus.PREPARING
 
 
 async def test_start_without_vehicle(

@@ -255,6 +255,7 @@ async def test_circontrol_control_and_faults(
         {"entity_id": f"switch.{suffix}_charging_enabled"},
         blocking=True,
     )
+    assert state(hass, f"{plug}_status") == "charging"
 
     for fault in ("invalid_xml", "entity_bomb", "timeout", "status"):
         if fault == "status":
@@ -270,6 +271,58 @@ async def test_circontrol_control_and_faults(
     circontrol.faults.mismatched_case_tags = True
     await poll(entry)
     assert state(hass, f"{plug}_power") != STATE_UNAVAILABLE
+
+
+async def test_circontrol_charging_switch_off_then_on_charges_again(
+    hass: HomeAssistant, circontrol: CircontrolSimulator
+) -> None:
+    """Out of service ends the session; the Charging switch back on starts a new one."""
+    entry = await add_charger(
+        hass, "circontrol", {"host": "127.0.0.1", "port": circontrol.port}
+    )
+    (power,) = [
+        entity_id
+        for entity_id in hass.states.async_entity_ids("sensor")
+        if entity_id.endswith("_plug_1_power")
+    ]
+    plug = power.removesuffix("_power")
+    switch = plug.replace("sensor.", "switch.", 1) + "_charging_enabled"
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": plug.replace("sensor.", "button.", 1) + "_start_charging"},
+        blocking=True,
+    )
+    assert state(hass, f"{plug}_status") == "charging"
+
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    assert state(hass, switch) == "off"
+    assert float(state(hass, power)) == 0
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    assert state(hass, switch) == "on"
+    assert state(hass, f"{plug}_status") == "charging"
+    assert float(state(hass, power)) == 230 * 32
+    circontrol.advance(60)  # a minute of charging at 7.36 kW
+    await poll(entry)
+    assert float(state(hass, f"{plug}_session_energy")) == pytest.approx(
+        230 * 32 / 60 / 1000, abs=1e-3
+    )
+
+    # A box that will not start remotely: the switch reports the failure.
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    circontrol.faults.refuse_remote_start = True
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            "switch", "turn_on", {"entity_id": switch}, blocking=True
+        )
+    assert raised.value.translation_key == "command_not_applied"
+    assert state(hass, f"{plug}_status") != "charging"
 
 
 async def test_circontrol_without_information_xml(

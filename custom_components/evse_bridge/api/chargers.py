@@ -74,7 +74,7 @@ class CircontrolCharger(ChargerControl):
         await self.client.set_current_limit(connector, amps)
 
     async def set_charging_enabled(self, connector: int, enabled: bool) -> None:  # noqa: FBT001
-        """Take the plug out of service, or put it back."""
+        """Take the plug out of service, or put it back and start a waiting car."""
         await self.client.set_charging_enabled(connector, enabled)
 
     async def start_charging(self, connector: int) -> None:

@@ -82,6 +82,10 @@ _VALUES_PATH: Final = "/services/user/values.xml"
 _FORCE_PATH: Final = "/services/user/forceVariables.xml"
 _HTTP_NO_CONTENT: Final = 204
 
+IN_SERVICE_SETTLE_S: Final = 5.0
+"""How long a plug put back in service may still show disabled: the published start
+script waits ~5 s after enabling before it reads the connected flag [V, I why]."""
+
 
 class CircontrolPlugState(IntEnum):
     """Plug state ``CHARGE_PLUG_ST_*`` (table 5.1; names [V], meanings [I])."""
@@ -221,6 +225,14 @@ _STARTED_STATES: Final = frozenset(
         CircontrolPlugState.STARTING,
         CircontrolPlugState.RESUMING,
         CircontrolPlugState.CHARGING,
+    }
+)
+# States a plug may still show just after it was put back in service.
+_SETTLING_STATES: Final = frozenset(
+    {
+        CircontrolPlugState.NO_INIT,
+        CircontrolPlugState.UNKNOWN,
+        CircontrolPlugState.DISABLED,
     }
 )
 _RUNNING_STATES: Final = frozenset(
@@ -782,7 +794,23 @@ class CircontrolClient:
         raise ChargerCommandError(msg)
 
     async def set_charging_enabled(self, plug: int, enabled: bool) -> None:  # noqa: FBT001
-        """Put a plug in or out of service (``<Mode 3>.OUT_OF_SERVICE`` 0/1) [V]."""
+        """Pause (out of service) or resume (back in service, then remote start).
+
+        Pausing forces ``<Mode 3>.OUT_OF_SERVICE = 1`` [V], which ends the session
+        (stop reason ``DISABLED`` in table 5.3 [V name]; that a real box ends rather
+        than suspends it is assumed [I]). Resuming forces ``OUT_OF_SERVICE = 0`` [V]
+        and then, as the published start script does [V], starts the charge with
+        ``EVSE.PLUG.REMOTE_START = 1`` when a vehicle is connected and no charge is
+        under way; otherwise the car would never charge again. The script waits
+        ~5 s after enabling because the connected flag is unreliable while out of
+        service [I]; this client instead polls ``STATE`` for up to
+        :data:`IN_SERVICE_SETTLE_S` until the plug leaves ``DISABLED``, and takes a
+        connected state (or ``CC``) from then on as a vehicle plugged in [I].
+
+        Raises :class:`ChargerCommandError` if the box did not apply the service
+        change, if the plug stays disabled (for example ``EVSE.PLUG.ENABLE = 0``), or
+        if the remote start is not taken up.
+        """
         info = await self._plug(plug)
         variable = f"{info.ev_comm_device}.OUT_OF_SERVICE"
         wanted = 0 if enabled else 1
@@ -791,6 +819,45 @@ class CircontrolClient:
             f"{'enable' if enabled else 'disable'} plug {plug}",
             [variable],
             lambda values: values.get(variable) == wanted,
+        )
+        if enabled:
+            await self._resume(info)
+
+    async def _resume(self, info: CircontrolPlugInfo) -> None:
+        """Start the charge on a plug just put back in service, if a car waits."""
+        state_var = f"{info.name}.STATE"
+        connected_var = f"{info.name}.CC"
+        interval = self.command_verify_interval
+        attempts = max(
+            self.command_verify_attempts,
+            math.ceil(IN_SERVICE_SETTLE_S / interval) + 1 if interval > 0 else 1,
+        )
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(interval)
+            values = await self.get_values([connected_var, state_var])
+            state = _plug_state(_integer_value(values.get(state_var)))
+            if state not in _SETTLING_STATES:
+                break
+        else:
+            msg = f"Plug {info.number} is back in service but still disabled"
+            raise ChargerCommandError(msg)
+        connected = _flag(values.get(connected_var)) or state in _CONNECTED_STATES
+        # A faulted plug cannot start; its problem is reported, not this command's.
+        if (
+            not connected
+            or state in _STARTED_STATES
+            or state is CircontrolPlugState.ERROR
+        ):
+            return
+        _LOGGER.debug("Plug %s is back in service: starting the charge", info.number)
+        await self._force(f"{info.name}.REMOTE_START", 1)
+        await self._verify(
+            f"resume charging on plug {info.number}",
+            [state_var],
+            lambda values: (
+                _plug_state(_integer_value(values.get(state_var))) in _STARTED_STATES
+            ),
         )
 
     async def set_current_limit(self, plug: int, amps: int) -> None:
