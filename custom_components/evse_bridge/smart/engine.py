@@ -168,7 +168,8 @@ class Engine:
 
     def step(self, site_input: SiteInput) -> Decision:
         """Decide every charger's set-point for ``site_input``."""
-        site_input = replace(site_input, prices=self._usable_prices(site_input.prices))
+        if (prices := self._usable_prices(site_input.prices)) is not site_input.prices:
+            site_input = replace(site_input, prices=prices)
         now = site_input.now
         inputs = {item.id: item for item in site_input.chargers}
         if any(charger_id not in self._states for charger_id in inputs):
@@ -299,6 +300,8 @@ class Engine:
             self._warn_once(
                 "prices", "Ignoring %s unusable price slots", len(prices) - len(usable)
             )
+        elif usable == prices:
+            usable = prices  # the same list: the input needs no copy at every call
         self._prices_seen, self._prices_usable = prices, usable
         self._prices_hash = hash(usable)
         return usable
