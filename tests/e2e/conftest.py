@@ -16,6 +16,8 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from simulators.mennekes import MennekesSimulator
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -150,3 +152,14 @@ async def publish_until(
                 return
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {condition.__name__}")
+
+
+PIN = "4711"
+
+
+@pytest.fixture
+async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
+    """Serve a Mennekes AMTRON with a car plugged in: it charges at once."""
+    async with MennekesSimulator(dev_key=PIN) as simulator:
+        simulator.plug_in()
+        yield simulator

@@ -6,7 +6,7 @@ Mennekes box sees what it sends. The charger is on a site in mode *Off*: the
 site sends it nothing, so the two do not fight.
 """
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -22,8 +22,9 @@ from custom_components.evse_bridge.const import CONF_TYPE, DOMAIN
 from custom_components.evse_bridge.site.const import SITE
 from simulators.mennekes import MennekesSimulator
 
+from .conftest import PIN
 from .evcc import EvccCharger
-from .test_http_chargers import MENNEKES, PIN, add_charger
+from .test_http_chargers import MENNEKES, add_charger
 
 METER = ("sensor.grid_l1", "sensor.grid_l2", "sensor.grid_l3")
 # docs/evcc.md: the status evcc understands (A, B, C) from the charger's own.
@@ -32,14 +33,6 @@ STATUS_TEMPLATE = (
     f"{{% elif is_state('binary_sensor.{MENNEKES}_vehicle_connected', 'on') %}}B"
     "{% else %}A{% endif %}"
 )
-
-
-@pytest.fixture
-async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
-    """Serve a Mennekes AMTRON with a car plugged in and charging."""
-    async with MennekesSimulator(dev_key=PIN) as simulator:
-        simulator.plug_in()
-        yield simulator
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ settings as Venus OS does. Entries are added through the config flow.
 """
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 import getpass
 import ipaddress
@@ -46,9 +46,8 @@ from simulators.mennekes import MennekesSimulator
 from simulators.victron_gx import VictronGx
 from tests.export.conftest import shadow_entry
 
-from .conftest import Broker, free_port, wait_for
+from .conftest import PIN, Broker, free_port, wait_for
 
-PIN = "4711"
 SERIAL = "1234567890"
 PART = "connector1"
 PORTAL = "c0619ab1f1e2"
@@ -61,14 +60,6 @@ def fast_heartbeat() -> Generator[None]:
         "custom_components.evse_bridge.export.exporter.HEARTBEAT", timedelta(seconds=1)
     ):
         yield
-
-
-@pytest.fixture
-async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
-    """Serve a Mennekes AMTRON with a car plugged in and charging."""
-    async with MennekesSimulator(dev_key=PIN) as simulator:
-        simulator.plug_in()
-        yield simulator
 
 
 @pytest.fixture

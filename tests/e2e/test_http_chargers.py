@@ -20,8 +20,9 @@ from custom_components.evse_bridge.coordinator import PolledCoordinator
 from simulators.circontrol import CircontrolSimulator
 from simulators.mennekes import MennekesSimulator
 
+from .conftest import PIN
+
 MENNEKES = "amtron_1234567890_connector_1"
-PIN = "4711"
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +39,6 @@ def fast_failures() -> Any:
         ),
     ):
         yield
-
-
-@pytest.fixture
-async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
-    """Serve a Mennekes AMTRON with a car plugged in and charging."""
-    async with MennekesSimulator(dev_key=PIN) as simulator:
-        simulator.plug_in()
-        yield simulator
 
 
 @pytest.fixture

@@ -41,9 +41,8 @@ from simulators.house_meter import (
 )
 from simulators.mennekes import CHARGING, PAUSED, MennekesSimulator
 
-from .conftest import Broker, publish_until
+from .conftest import PIN, Broker, publish_until
 
-PIN = "1234"
 AMTRON = "amtron_1234567890_connector_1"
 FUSE_A = 20
 BOX_MAX_A = 16
@@ -83,14 +82,6 @@ def no_request_spacing() -> Iterator[None]:
         partial(MennekesClient, request_interval=0.0),
     ):
         yield
-
-
-@pytest.fixture
-async def mennekes(socket_enabled: None) -> AsyncGenerator[MennekesSimulator]:
-    """Serve an AMTRON with a car plugged in: it charges at once (AutoChg)."""
-    async with MennekesSimulator(dev_key=PIN) as simulator:
-        simulator.plug_in()
-        yield simulator
 
 
 @pytest.fixture
